@@ -1,0 +1,51 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is a helper of theirs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_WORKERS ?= 2
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install lint typecheck unit test demo synth contract package-portal bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@scripts/check_prerequisites.sh $(PYTHON)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip==24.3.1" 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/pip install --quiet -c requirements.lock -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import cdktf, chalice, moto, pydantic, checkov" 
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install lint typecheck
+	$(BIN)/python -m broker_contract --check
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+demo: install
+	@scripts/check_prerequisites.sh $(PYTHON)
+	$(BIN)/python -m local_mode $(if $(ONCE),--once,)
+
+# Synthesize the core stacks into cdktf.out/ (what `cdktf synth` does, without the cdktf CLI).
+synth: install
+	$(BIN)/python -m cdktf_stacks
+
+# Regenerate the contract's exported JSON Schemas and example deployment files.
+contract: install
+	$(BIN)/python -m broker_contract --write
+
+bench: install
+	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) cdktf.out .local .pytest_cache .mypy_cache .ruff_cache

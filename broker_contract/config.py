@@ -1,0 +1,109 @@
+"""Configuration of an environment, and the run-time configuration portal and generator share.
+
+``EnvironmentConfig`` says where an environment lives (its name, region and account); it comes
+from ``config/<environment>.json`` and can be overridden with environment variables, so no region
+or account is ever written in code. ``RuntimeConfig`` is what the broker stack outputs and what the
+portal and the generator read at run time: the stack declares one output per field, and the same
+field names become the ``BROKER_*`` environment variables of the portal and the generator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from broker_contract.names import ENVIRONMENT_PATTERN, BrokerNames
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+ENV_PREFIX = "BROKER_"
+
+
+class EnvironmentConfig(BaseModel):
+    """Where one environment (``dev``, ``prod`` ...) is deployed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    environment: str = Field(pattern=ENVIRONMENT_PATTERN)
+    region: str
+    account_id: str = Field(pattern=r"^\d{12}$")
+    tags: dict[str, str] = Field(default_factory=dict)
+    generator_image_tag: str = "latest"
+
+    @property
+    def names(self) -> BrokerNames:
+        return BrokerNames(self.environment, self.region, self.account_id)
+
+    @classmethod
+    def load(
+        cls, environment: str | None = None, environ: Mapping[str, str] | None = None, config_dir: Path = CONFIG_DIR
+    ) -> EnvironmentConfig:
+        """Read ``config/<environment>.json``; ``BROKER_ENVIRONMENT``/``_REGION``/``_ACCOUNT_ID`` override it."""
+        env = os.environ if environ is None else environ
+        name = environment or env.get(f"{ENV_PREFIX}ENVIRONMENT", "dev")
+        path = config_dir / f"{name}.json"
+        data: dict[str, object] = {"environment": name}
+        if path.exists():
+            data.update(json.loads(path.read_text()))
+        for key in ("region", "account_id"):
+            override = env.get(f"{ENV_PREFIX}{key.upper()}")
+            if override:
+                data[key] = override
+        return cls.model_validate(data)
+
+
+class RuntimeConfig(BaseModel):
+    """Names and ARNs of the core resources, as the broker stack outputs them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    environment: str
+    region: str
+    account_id: str
+    event_bus_name: str
+    event_bus_arn: str
+    catalog_table_name: str
+    schema_registry_name: str
+    schema_bucket_name: str
+    producer_bucket_name: str
+    consumer_bucket_name: str
+    artifact_bucket_name: str
+    state_bucket_name: str
+    lock_table_name: str
+    producer_api_id: str
+    producer_api_root_resource_id: str
+    producer_api_stage_name: str
+    producer_api_url: str
+    apigateway_events_role_arn: str
+    generator_queue_url: str
+
+    @classmethod
+    def output_names(cls) -> list[str]:
+        """The broker stack's output names, one per field."""
+        return list(cls.model_fields)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
+        """Read every field from its ``BROKER_<FIELD>`` environment variable."""
+        env = os.environ if environ is None else environ
+        values = {name: env.get(f"{ENV_PREFIX}{name.upper()}") for name in cls.model_fields}
+        missing = sorted(f"{ENV_PREFIX}{name.upper()}" for name, value in values.items() if value is None)
+        if missing:
+            raise RuntimeError(f"missing configuration: {', '.join(missing)}")
+        return cls.model_validate(values)
+
+    @classmethod
+    def from_outputs(cls, outputs: Mapping[str, object]) -> RuntimeConfig:
+        """Build from ``cdktf output --outputs-file`` JSON (``{"output": value}`` or ``{"output": {"value": v}}``)."""
+        flat = {
+            key: (value["value"] if isinstance(value, dict) and "value" in value else value)
+            for key, value in outputs.items()
+        }
+        return cls.model_validate(flat)
+
+    def to_env(self) -> dict[str, str]:
+        """The ``BROKER_*`` environment variables carrying this configuration."""
+        return {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in self.model_dump().items()}

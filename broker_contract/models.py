@@ -1,0 +1,306 @@
+"""The deployment-file contract between the portal (writer) and the generator (reader).
+
+Every producer or consumer change becomes one JSON file in that side's S3 bucket; the generator
+validates it with these models before building anything. ``schema_version`` is the version of
+this file format, so a future format can be told apart from today's.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AnyUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from broker_contract.names import (
+    DEPLOYMENT_ID_PATTERN,
+    ENVIRONMENT_PATTERN,
+    IDENTIFIER_MAX_LENGTH,
+    IDENTIFIER_PATTERN,
+    SUBSCRIPTION_ID_PATTERN,
+    consumer_component_id,
+    detail_type,
+    producer_component_id,
+    producer_endpoint_path,
+)
+from broker_contract.schemas import draft04_problems
+
+CONTRACT_VERSION: Literal["1.0"] = "1.0"
+
+Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN, max_length=IDENTIFIER_MAX_LENGTH)]
+Version = Annotated[int, Field(ge=1, le=9999)]
+SubscriptionId = Annotated[str, Field(pattern=SUBSCRIPTION_ID_PATTERN)]
+DeploymentId = Annotated[str, Field(pattern=DEPLOYMENT_ID_PATTERN)]
+Environment = Annotated[str, Field(pattern=ENVIRONMENT_PATTERN)]
+
+# ARNs the broker accepts as consumer targets and secret references.
+_PARTITION = r"aws(?:-cn|-us-gov)?"
+_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d"
+LAMBDA_ARN_PATTERN = (
+    rf"^arn:{_PARTITION}:lambda:{_REGION}:\d{{12}}:function:[A-Za-z0-9_-]{{1,64}}(?::[A-Za-z0-9$_-]{{1,128}})?$"
+)
+SQS_ARN_PATTERN = rf"^arn:{_PARTITION}:sqs:{_REGION}:\d{{12}}:[A-Za-z0-9_-]{{1,75}}(?:\.fifo)?$"
+SECRET_ARN_PATTERN = rf"^arn:{_PARTITION}:secretsmanager:{_REGION}:\d{{12}}:secret:[A-Za-z0-9/_+=.@-]{{1,512}}$"
+
+
+class StrictModel(BaseModel):
+    """Base of every contract model: unknown fields are refused, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class ProducerConnectionType(StrEnum):
+    """How a producer puts events on the bus."""
+
+    HTTPS = "HTTPS"
+    SQS = "SQS"
+
+
+class ConsumerConnectionType(StrEnum):
+    """How a consumer receives events from the bus."""
+
+    LAMBDA = "LAMBDA"
+    SQS = "SQS"
+    HTTPS = "HTTPS"
+
+
+class DeploymentAction(StrEnum):
+    """What the generator does with a component: create/update it, or tear it down."""
+
+    DEPLOY = "deploy"
+    DESTROY = "destroy"
+
+
+class DeploymentStatus(StrEnum):
+    """Life of one deployment, as recorded by the generator in the catalog."""
+
+    PENDING = "pending"
+    SYNTHESIZED = "synthesized"
+    APPLYING = "applying"
+    DEPLOYED = "deployed"
+    DESTROYING = "destroying"
+    DESTROYED = "destroyed"
+    FAILED = "failed"
+    #: an older file arrived after a newer one for the same component, or the same file twice
+    SUPERSEDED = "superseded"
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL_STATUSES
+
+
+_FINAL_STATUSES = {
+    DeploymentStatus.DEPLOYED,
+    DeploymentStatus.DESTROYED,
+    DeploymentStatus.FAILED,
+    DeploymentStatus.SUPERSEDED,
+}
+
+
+class EventAttributes(StrictModel):
+    """Routing attributes every event carries in its envelope."""
+
+    source: str = Field(min_length=1, max_length=256, description="the producing application")
+    target: str = Field(min_length=1, max_length=256, description="the target unit consumers subscribe to")
+
+
+class EnvelopeMetadata(StrictModel):
+    event_attributes: EventAttributes
+
+
+class Envelope(BaseModel):
+    """An event as producers send it and consumers receive it in ``detail``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metadata: EnvelopeMetadata
+    data: dict[str, Any]
+
+
+class EventVersionRef(StrictModel):
+    """One version of one event type, and who produces it."""
+
+    application: Identifier = Field(description="producing application; the EventBridge source of its events")
+    event_type: Identifier
+    version: Version
+
+    @property
+    def detail_type(self) -> str:
+        return detail_type(self.event_type, self.version)
+
+
+class _DeploymentBase(StrictModel):
+    schema_version: Literal["1.0"] = Field(
+        default=CONTRACT_VERSION, description="version of this deployment-file format"
+    )
+    deployment_id: DeploymentId
+    action: DeploymentAction
+    sequence: int = Field(
+        ge=1,
+        description="increases with every change of the same component; the generator ignores older files",
+    )
+    environment: Environment
+    requested_by: Identifier = Field(description="team that asked for the change")
+    requested_at: datetime
+
+
+class HttpsProducer(StrictModel):
+    """Producer that POSTs events to an API Gateway endpoint validated by the envelope schema."""
+
+    connection_type: Literal[ProducerConnectionType.HTTPS] = ProducerConnectionType.HTTPS
+    auth: Literal["API_KEY", "IAM"] = Field(default="API_KEY", description="how the producer authenticates")
+    throttle_rate_per_second: int = Field(default=50, ge=1, le=10_000)
+    throttle_burst: int = Field(default=100, ge=1, le=5_000)
+
+
+class SqsProducer(StrictModel):
+    """Producer that sends events to an SQS queue piped into the bus."""
+
+    connection_type: Literal[ProducerConnectionType.SQS] = ProducerConnectionType.SQS
+    max_receive_count: int = Field(default=5, ge=1, le=1000, description="attempts before a message goes to the DLQ")
+
+
+class ProducerDeployment(_DeploymentBase):
+    """Deployment file of one producer: one event version and how it is produced."""
+
+    kind: Literal["producer"] = "producer"
+    event: EventVersionRef
+    description: str = Field(default="", max_length=1024)
+    producer: Annotated[HttpsProducer | SqsProducer, Field(discriminator="connection_type")]
+    envelope_schema: dict[str, Any] = Field(description="the full draft-04 schema of the event envelope")
+
+    @field_validator("envelope_schema")
+    @classmethod
+    def _draft04(cls, value: dict[str, Any]) -> dict[str, Any]:
+        problems = draft04_problems(value)
+        if problems:
+            raise ValueError("; ".join(str(problem) for problem in problems))
+        return value
+
+    @property
+    def component_id(self) -> str:
+        return producer_component_id(self.event.event_type, self.event.version)
+
+    @property
+    def endpoint_path(self) -> str | None:
+        if self.producer.connection_type is ProducerConnectionType.HTTPS:
+            return producer_endpoint_path(self.event.event_type, self.event.version)
+        return None
+
+
+class SecretReference(StrictModel):
+    """A secret held in AWS Secrets Manager; the broker stores its ARN, never its value."""
+
+    secret_arn: str = Field(pattern=SECRET_ARN_PATTERN)
+
+
+class ApiKeyAuth(SecretReference):
+    """The secret holds the API key value; it is sent in ``header_name``."""
+
+    type: Literal["API_KEY"] = "API_KEY"
+    header_name: str = Field(default="x-api-key", pattern=r"^[A-Za-z0-9-]{1,128}$")
+
+
+class BasicAuth(SecretReference):
+    """The secret holds JSON ``{"username": ..., "password": ...}``."""
+
+    type: Literal["BASIC"] = "BASIC"
+
+
+class OAuthClientCredentials(SecretReference):
+    """The secret holds JSON ``{"client_id": ..., "client_secret": ...}``."""
+
+    type: Literal["OAUTH_CLIENT_CREDENTIALS"] = "OAUTH_CLIENT_CREDENTIALS"
+    token_url: AnyUrl
+    scopes: list[str] = Field(default_factory=list, max_length=20)
+
+    @field_validator("token_url")
+    @classmethod
+    def _https(cls, value: AnyUrl) -> AnyUrl:
+        if value.scheme != "https":
+            raise ValueError("token_url must use https")
+        return value
+
+
+HttpsAuth = Annotated[ApiKeyAuth | BasicAuth | OAuthClientCredentials, Field(discriminator="type")]
+
+
+class LambdaConsumer(StrictModel):
+    """Events are delivered by invoking the consumer's Lambda function."""
+
+    connection_type: Literal[ConsumerConnectionType.LAMBDA] = ConsumerConnectionType.LAMBDA
+    connection_string: str = Field(pattern=LAMBDA_ARN_PATTERN, description="ARN of the consumer's function")
+
+
+class SqsConsumer(StrictModel):
+    """Events are delivered to the consumer's SQS queue."""
+
+    connection_type: Literal[ConsumerConnectionType.SQS] = ConsumerConnectionType.SQS
+    connection_string: str = Field(pattern=SQS_ARN_PATTERN, description="ARN of the consumer's queue")
+    manage_queue_policy: bool = Field(
+        default=True,
+        description="the broker adds the statement letting the rule send; false when the queue is not ours to change",
+    )
+
+
+class HttpsConsumer(StrictModel):
+    """Events are POSTed to the consumer's HTTPS endpoint through an EventBridge API destination."""
+
+    connection_type: Literal[ConsumerConnectionType.HTTPS] = ConsumerConnectionType.HTTPS
+    connection_string: AnyUrl = Field(description="https URL of the consumer's endpoint")
+    auth: HttpsAuth | None = None
+    rate_limit_per_second: int = Field(default=10, ge=1, le=300)
+
+    @field_validator("connection_string")
+    @classmethod
+    def _https(cls, value: AnyUrl) -> AnyUrl:
+        if value.scheme != "https":
+            raise ValueError("connection_string must be an https URL")
+        if value.host in (None, "", "localhost") or re.fullmatch(r"[\d.]+", value.host or ""):
+            raise ValueError("connection_string must name a public host, not localhost or an IP address")
+        return value
+
+
+ContentFilter = dict[str, list[Any]]
+
+
+class ConsumerDeployment(_DeploymentBase):
+    """Deployment file of one consumer: one subscription to one event version."""
+
+    kind: Literal["consumer"] = "consumer"
+    subscription_id: SubscriptionId
+    event: EventVersionRef
+    target_unit: Identifier = Field(description="matched against metadata.event_attributes.target")
+    consumer: Annotated[LambdaConsumer | SqsConsumer | HttpsConsumer, Field(discriminator="connection_type")]
+    content_filter: dict[str, Any] | None = Field(
+        default=None,
+        description="EventBridge pattern fragment applied under detail.data (fields must exist in the schema)",
+    )
+    max_retry_attempts: int = Field(default=8, ge=0, le=185)
+    max_event_age_seconds: int = Field(default=3600, ge=60, le=86_400)
+
+    @property
+    def component_id(self) -> str:
+        return consumer_component_id(self.subscription_id)
+
+    @model_validator(mode="after")
+    def _filter_is_pattern(self) -> ConsumerDeployment:
+        if self.content_filter is not None:
+            _check_pattern_fragment(self.content_filter, "content_filter")
+        return self
+
+
+def _check_pattern_fragment(fragment: Any, where: str) -> None:
+    """An EventBridge pattern fragment: objects of objects whose leaves are non-empty lists."""
+    if not isinstance(fragment, dict) or not fragment:
+        raise ValueError(f"{where} must be a non-empty object")
+    for key, value in fragment.items():
+        if isinstance(value, dict):
+            _check_pattern_fragment(value, f"{where}.{key}")
+        elif not isinstance(value, list) or not value:
+            raise ValueError(f"{where}.{key} must be a non-empty list of values or matchers")
+
+
+Deployment = Annotated[ProducerDeployment | ConsumerDeployment, Field(discriminator="kind")]

@@ -1,0 +1,79 @@
+"""The deployment record: how portal and generator share one deployment's life in the catalog.
+
+The portal creates the record (status ``pending``) in the same transaction that reserves the
+component's next sequence; the generator moves it through ``synthesized``, ``applying`` ...
+and writes the error, the artifact key and any instructions for the owner.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from broker_contract.catalog import component_deployments_index_key, deployment_key
+from broker_contract.models import DeploymentAction, DeploymentStatus
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StatusChange(BaseModel):
+    """One transition in a deployment's history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: DeploymentStatus
+    at: datetime
+    detail: str | None = None
+
+
+class DeploymentRecord(BaseModel):
+    """A deployment as stored in the catalog and returned by ``GET /deployments/{id}``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    deployment_id: str
+    kind: Literal["producer", "consumer"]
+    component_id: str
+    action: DeploymentAction
+    sequence: int
+    status: DeploymentStatus = DeploymentStatus.PENDING
+    requested_by: str
+    requested_at: datetime
+    updated_at: datetime
+    file_bucket: str
+    file_key: str
+    event_type: str
+    version: int
+    subscription_id: str | None = None
+    error: str | None = None
+    artifact_key: str | None = Field(default=None, description="S3 key of the synthesized Terraform JSON")
+    instructions: str | None = Field(default=None, description="what the owner must do for events to arrive")
+    outputs: dict[str, str] = Field(default_factory=dict, description="e.g. the producer's queue URL or endpoint")
+    history: list[StatusChange] = Field(default_factory=list)
+
+    def to_item(self) -> dict[str, Any]:
+        """The DynamoDB item (document form, for the boto3 resource/Table API)."""
+        item = self.model_dump(mode="json", exclude_none=True)
+        item.update(deployment_key(self.deployment_id))
+        item.update(component_deployments_index_key(self.component_id, self.sequence))
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> DeploymentRecord:
+        return cls.model_validate({key: _plain(value) for key, value in item.items()})
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's Table API returns numbers as Decimal; the record wants ints."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value

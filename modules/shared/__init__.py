@@ -1,0 +1,1 @@
+"""Constructs shared by the core, producer and consumer stacks."""

@@ -1,0 +1,89 @@
+"""Producer stack: one event version's way onto the bus (HTTPS endpoint or SQS queue + pipe)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cdktf import TerraformOutput, TerraformStack
+from constructs import Construct
+
+from broker_contract.config import RuntimeConfig
+from broker_contract.models import HttpsProducer, ProducerDeployment
+from cdktf_stacks.components import StackOptions, broker_names, configure_component_stack
+from modules.producers.https import HttpsProducerConfig, HttpsProducerEndpoint
+from modules.producers.sqs import SqsProducerConfig, SqsProducerPipe
+
+
+@dataclass(frozen=True)
+class ProducerStackConfig:
+    """The deployment file, the broker's run-time configuration, and build options."""
+
+    deployment: ProducerDeployment
+    runtime: RuntimeConfig
+    options: StackOptions = field(default_factory=StackOptions)
+
+
+class ProducerStack(TerraformStack):
+    """The producer of one event version; its state lives under the names' ``state_key``."""
+
+    https: HttpsProducerEndpoint | None
+    sqs: SqsProducerPipe | None
+
+    def __init__(self, scope: Construct, stack_id: str, config: ProducerStackConfig) -> None:
+        super().__init__(scope, stack_id)
+        deployment, runtime = config.deployment, config.runtime
+        event = deployment.event
+        names = broker_names(runtime).producer(event.event_type, event.version)
+        configure_component_stack(self, runtime, names.component_id, names.state_key, config.options)
+        self.https = self.sqs = None
+        producer = deployment.producer
+        if isinstance(producer, HttpsProducer):
+            self.https = HttpsProducerEndpoint(
+                self,
+                "https-producer",
+                HttpsProducerConfig(
+                    rest_api_id=runtime.producer_api_id,
+                    stage_name=runtime.producer_api_stage_name,
+                    parent_path=f"/{event.event_type}",
+                    path_part=str(event.version),
+                    model_name=names.request_model,
+                    validator_name=names.request_validator,
+                    envelope_schema=deployment.envelope_schema,
+                    event_bus_name=runtime.event_bus_name,
+                    source=event.application,
+                    detail_type=names.detail_type,
+                    credentials_role_arn=runtime.apigateway_events_role_arn,
+                    region=runtime.region,
+                    usage_plan_name=names.usage_plan,
+                    api_key_name=names.api_key,
+                    auth=producer.auth,
+                    throttle_rate_per_second=producer.throttle_rate_per_second,
+                    throttle_burst=producer.throttle_burst,
+                    description=deployment.description,
+                ),
+            )
+            TerraformOutput(self, "endpoint_path", value=names.endpoint_path)
+            TerraformOutput(self, "endpoint_url", value=f"{runtime.producer_api_url.rstrip('/')}{names.endpoint_path}")
+            if self.https.api_key is not None:
+                # the key's id, not its value: the portal hands the value out to the producing team
+                TerraformOutput(self, "api_key_id", value=self.https.api_key.id)
+        else:
+            self.sqs = SqsProducerPipe(
+                self,
+                "sqs-producer",
+                SqsProducerConfig(
+                    queue_name=names.queue,
+                    dead_letter_queue_name=names.dead_letter_queue,
+                    max_receive_count=producer.max_receive_count,
+                    pipe_name=names.pipe,
+                    pipe_role_name=names.pipe_role,
+                    event_bus_arn=runtime.event_bus_arn,
+                    source=event.application,
+                    detail_type=names.detail_type,
+                    account_id=runtime.account_id,
+                    description=deployment.description,
+                ),
+            )
+            TerraformOutput(self, "queue_url", value=self.sqs.queues.queue.url)
+            TerraformOutput(self, "queue_arn", value=self.sqs.queues.queue.arn)
+            TerraformOutput(self, "dead_letter_queue_url", value=self.sqs.queues.dead_letter_queue.url)

@@ -1,0 +1,236 @@
+"""HTTPS producer: ``POST /<event_type>/<version>`` on the broker's REST API, straight into the bus.
+
+API Gateway validates the body against the envelope schema (a request model + validator), then a
+direct AWS service integration calls EventBridge ``PutEvents``: no Lambda in the data path. The
+``/<event_type>`` parent resource is shared by every version of the event type, so it is looked
+up, not created; the stage is shared too, so this construct never creates a deployment or stage.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
+from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
+from cdktf_cdktf_provider_aws.api_gateway_integration_response import ApiGatewayIntegrationResponse
+from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
+from cdktf_cdktf_provider_aws.api_gateway_method_response import ApiGatewayMethodResponse
+from cdktf_cdktf_provider_aws.api_gateway_model import ApiGatewayModel
+from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator
+from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
+from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
+    ApiGatewayUsagePlan,
+    ApiGatewayUsagePlanApiStages,
+    ApiGatewayUsagePlanThrottleSettings,
+)
+from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
+from cdktf_cdktf_provider_aws.data_aws_api_gateway_resource import DataAwsApiGatewayResource
+from constructs import Construct
+
+JSON = "application/json"
+
+#: Headers the PutEvents API expects; static values are single-quoted in API Gateway mappings.
+PUT_EVENTS_REQUEST_PARAMETERS = {
+    "integration.request.header.X-Amz-Target": "'AWSEvents.PutEvents'",
+    "integration.request.header.Content-Type": "'application/x-amz-json-1.1'",
+}
+
+# escapeJavaScript also escapes single quotes as \' which is not valid JSON, hence the replaceAll.
+_DETAIL = """$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'","'")"""
+
+#: Success: return the event id. PutEvents answers HTTP 200 even when it rejects the entry, so a
+#: FailedEntryCount > 0 is turned into a 500 with the bus's reason.
+SUCCESS_RESPONSE_TEMPLATE = "\n".join(
+    [
+        "#set($failed = $input.path('$.FailedEntryCount'))",
+        "#if($failed > 0)",
+        "#set($context.responseOverride.status = 500)",
+        '{"error": "the event bus did not accept the event",',
+        """ "code": "$util.escapeJavaScript($input.path('$.Entries[0].ErrorCode'))",""",
+        """ "message": "$util.escapeJavaScript($input.path('$.Entries[0].ErrorMessage'))"}""",
+        "#else",
+        """{"event_id": "$input.path('$.Entries[0].EventId')"}""",
+        "#end",
+    ]
+)
+
+CLIENT_ERROR_TEMPLATE = (
+    """{"error": "the event bus refused the event", "message": "$util.escapeJavaScript($input.path('$.message'))"}"""
+)
+SERVER_ERROR_TEMPLATE = """{"error": "the event bus is not available, retry later"}"""
+
+#: EventBridge status codes mapped to the producer's: 400 is the event's fault (e.g. too large),
+#: anything else is the broker's (throttling, permissions, outage).
+CLIENT_ERROR_PATTERN = "400"
+SERVER_ERROR_PATTERN = r"(40[1-9]|4[1-9]\d|5\d{2})"
+
+
+def put_events_request_template(event_bus_name: str, source: str, detail_type: str) -> str:
+    """VTL mapping the validated request body to one PutEvents entry whose Detail is the body."""
+    return (
+        "{\n"
+        '  "Entries": [\n'
+        "    {\n"
+        f'      "EventBusName": {json.dumps(event_bus_name)},\n'
+        f'      "Source": {json.dumps(source)},\n'
+        f'      "DetailType": {json.dumps(detail_type)},\n'
+        f'      "Detail": "{_DETAIL}"\n'
+        "    }\n"
+        "  ]\n"
+        "}"
+    )
+
+
+@dataclass(frozen=True)
+class HttpsProducerConfig:
+    """Where the endpoint goes and what it puts on the bus.
+
+    ``parent_path`` (``/<event_type>``) must already exist on the API; ``path_part`` is the version.
+    With ``auth="API_KEY"`` callers need the API key of this producer's usage plan, which also
+    throttles them; with ``auth="IAM"`` callers sign with SigV4 and the stage's limits apply.
+    """
+
+    rest_api_id: str
+    stage_name: str
+    parent_path: str
+    path_part: str
+    model_name: str
+    validator_name: str
+    envelope_schema: dict[str, Any] = field(hash=False)
+    event_bus_name: str
+    source: str
+    detail_type: str
+    credentials_role_arn: str
+    region: str
+    usage_plan_name: str
+    api_key_name: str
+    auth: Literal["API_KEY", "IAM"] = "API_KEY"
+    throttle_rate_per_second: int = 50
+    throttle_burst: int = 100
+    description: str = ""
+
+
+class HttpsProducerEndpoint(Construct):
+    """``POST <parent_path>/<path_part>``: validate the envelope, put it on the bus, answer its event id."""
+
+    parent: DataAwsApiGatewayResource
+    resource: ApiGatewayResource
+    model: ApiGatewayModel
+    validator: ApiGatewayRequestValidator
+    method: ApiGatewayMethod
+    integration: ApiGatewayIntegration
+    method_responses: dict[str, ApiGatewayMethodResponse]
+    integration_responses: dict[str, ApiGatewayIntegrationResponse]
+    usage_plan: ApiGatewayUsagePlan | None
+    api_key: ApiGatewayApiKey | None
+    usage_plan_key: ApiGatewayUsagePlanKey | None
+
+    def __init__(self, scope: Construct, construct_id: str, config: HttpsProducerConfig) -> None:
+        super().__init__(scope, construct_id)
+        api = config.rest_api_id
+        self.parent = DataAwsApiGatewayResource(self, "parent", rest_api_id=api, path=config.parent_path)
+        self.resource = ApiGatewayResource(
+            self, "resource", rest_api_id=api, parent_id=self.parent.id, path_part=config.path_part
+        )
+        self.model = ApiGatewayModel(
+            self,
+            "model",
+            rest_api_id=api,
+            name=config.model_name,
+            content_type=JSON,
+            description=f"Envelope of {config.detail_type}",
+            schema=json.dumps(config.envelope_schema, sort_keys=True),
+        )
+        self.validator = ApiGatewayRequestValidator(
+            self,
+            "validator",
+            rest_api_id=api,
+            name=config.validator_name,
+            validate_request_body=True,
+            validate_request_parameters=False,
+        )
+        use_api_key = config.auth == "API_KEY"
+        self.method = ApiGatewayMethod(
+            self,
+            "method",
+            rest_api_id=api,
+            resource_id=self.resource.id,
+            http_method="POST",
+            authorization="NONE" if use_api_key else "AWS_IAM",
+            api_key_required=use_api_key,
+            request_models={JSON: self.model.name},
+            request_validator_id=self.validator.id,
+        )
+        self.integration = ApiGatewayIntegration(
+            self,
+            "integration",
+            rest_api_id=api,
+            resource_id=self.resource.id,
+            http_method=self.method.http_method,
+            type="AWS",
+            integration_http_method="POST",
+            uri=f"arn:aws:apigateway:{config.region}:events:action/PutEvents",
+            credentials=config.credentials_role_arn,
+            request_parameters=dict(PUT_EVENTS_REQUEST_PARAMETERS),
+            # anything but the JSON the model validated is refused, never passed to EventBridge as is
+            passthrough_behavior="NEVER",
+            request_templates={
+                JSON: put_events_request_template(config.event_bus_name, config.source, config.detail_type)
+            },
+        )
+        self.method_responses = {
+            status: ApiGatewayMethodResponse(
+                self,
+                f"response-{status}",
+                rest_api_id=api,
+                resource_id=self.resource.id,
+                http_method=self.method.http_method,
+                status_code=status,
+                response_models={JSON: "Empty"},
+            )
+            for status in ("200", "400", "500")
+        }
+        responses: dict[str, tuple[str | None, str]] = {
+            "200": (None, SUCCESS_RESPONSE_TEMPLATE),
+            "400": (CLIENT_ERROR_PATTERN, CLIENT_ERROR_TEMPLATE),
+            "500": (SERVER_ERROR_PATTERN, SERVER_ERROR_TEMPLATE),
+        }
+        self.integration_responses = {
+            status: ApiGatewayIntegrationResponse(
+                self,
+                f"integration-response-{status}",
+                rest_api_id=api,
+                resource_id=self.resource.id,
+                http_method=self.method.http_method,
+                status_code=self.method_responses[status].status_code,
+                selection_pattern=pattern,
+                response_templates={JSON: template},
+                # the integration must exist before API Gateway accepts its responses
+                depends_on=[self.integration],
+            )
+            for status, (pattern, template) in responses.items()
+        }
+        self.usage_plan = self.api_key = self.usage_plan_key = None
+        if use_api_key:
+            self.usage_plan = ApiGatewayUsagePlan(
+                self,
+                "usage-plan",
+                name=config.usage_plan_name,
+                description=f"Producer of {config.detail_type}",
+                api_stages=[ApiGatewayUsagePlanApiStages(api_id=api, stage=config.stage_name)],
+                throttle_settings=ApiGatewayUsagePlanThrottleSettings(
+                    rate_limit=config.throttle_rate_per_second, burst_limit=config.throttle_burst
+                ),
+            )
+            self.api_key = ApiGatewayApiKey(
+                self,
+                "api-key",
+                name=config.api_key_name,
+                description=f"Producer of {config.detail_type}",
+                enabled=True,
+            )
+            self.usage_plan_key = ApiGatewayUsagePlanKey(
+                self, "usage-plan-key", key_id=self.api_key.id, key_type="API_KEY", usage_plan_id=self.usage_plan.id
+            )

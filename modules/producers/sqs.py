@@ -1,0 +1,134 @@
+"""SQS producer: a dedicated queue piped into the bus by an EventBridge Pipe.
+
+The producer sends the envelope as the message body; the pipe puts it on the bus with the event
+version's detail-type and the application as source. Messages the pipe cannot deliver return to
+the queue and land in its dead-letter queue after ``max_receive_count`` receives.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.pipes_pipe import (
+    PipesPipe,
+    PipesPipeSourceParameters,
+    PipesPipeSourceParametersSqsQueueParameters,
+    PipesPipeTargetParameters,
+    PipesPipeTargetParametersEventbridgeEventBusParameters,
+)
+from constructs import Construct
+
+from modules.shared.queue import QueueWithDlq, QueueWithDlqConfig
+
+#: Pipes parse a JSON message body, so ``<$.body>`` makes the envelope itself the event's detail.
+PIPE_INPUT_TEMPLATE = "<$.body>"
+PIPE_BATCH_SIZE = 10
+
+QUEUE_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+
+
+@dataclass(frozen=True)
+class SqsProducerConfig:
+    """Names of the queue pair, pipe and role, and what the pipe puts on the bus.
+
+    ``account_id`` restricts the pipe role's trust to pipes of this account.
+    """
+
+    queue_name: str
+    dead_letter_queue_name: str
+    max_receive_count: int
+    pipe_name: str
+    pipe_role_name: str
+    event_bus_arn: str
+    source: str
+    detail_type: str
+    account_id: str
+    description: str = ""
+
+
+class SqsProducerPipe(Construct):
+    """Queue (with DLQ) -> EventBridge Pipe -> bus, with a role allowed exactly that."""
+
+    queues: QueueWithDlq
+    role: IamRole
+    role_policy: IamRolePolicy
+    pipe: PipesPipe
+
+    def __init__(self, scope: Construct, construct_id: str, config: SqsProducerConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.queues = QueueWithDlq(
+            self,
+            "queues",
+            QueueWithDlqConfig(
+                name=config.queue_name,
+                dead_letter_name=config.dead_letter_queue_name,
+                max_receive_count=config.max_receive_count,
+            ),
+        )
+        self.role = IamRole(
+            self,
+            "role",
+            name=config.pipe_role_name,
+            description=f"EventBridge Pipe of the {config.detail_type} producer queue",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "pipes.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": config.account_id}},
+                        }
+                    ],
+                }
+            ),
+        )
+        self.role_policy = IamRolePolicy(
+            self,
+            "role-policy",
+            name="pipe-queue-to-bus",
+            role=self.role.id,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "ReadProducerQueue",
+                            "Effect": "Allow",
+                            "Action": QUEUE_ACTIONS,
+                            "Resource": self.queues.queue.arn,
+                        },
+                        {
+                            "Sid": "PutOnBus",
+                            "Effect": "Allow",
+                            "Action": "events:PutEvents",
+                            "Resource": config.event_bus_arn,
+                        },
+                    ],
+                }
+            ),
+        )
+        self.pipe = PipesPipe(
+            self,
+            "pipe",
+            name=config.pipe_name,
+            description=f"Producer queue of {config.detail_type} to the event bus",
+            role_arn=self.role.arn,
+            source=self.queues.queue.arn,
+            source_parameters=PipesPipeSourceParameters(
+                sqs_queue_parameters=PipesPipeSourceParametersSqsQueueParameters(batch_size=PIPE_BATCH_SIZE)
+            ),
+            target=config.event_bus_arn,
+            target_parameters=PipesPipeTargetParameters(
+                input_template=PIPE_INPUT_TEMPLATE,
+                eventbridge_event_bus_parameters=PipesPipeTargetParametersEventbridgeEventBusParameters(
+                    detail_type=config.detail_type, source=config.source
+                ),
+            ),
+            # the pipe checks its permissions when it is created
+            depends_on=[self.role_policy],
+        )

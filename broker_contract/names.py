@@ -315,6 +315,18 @@ class BrokerNames:
     def portal_role(self) -> str:
         return fit(f"{self.prefix}-portal", IAM_ROLE)
 
+    @property
+    def kms_key_alias(self) -> str:
+        return f"alias/{self.prefix}"
+
+    @property
+    def apigateway_cloudwatch_role(self) -> str:
+        return fit(f"{self.prefix}-apigw-cloudwatch", IAM_ROLE)
+
+    @property
+    def generator_log_group(self) -> str:
+        return fit(f"/aws/lambda/{self.generator_function}", LOG_GROUP)
+
     def producer(self, event_type: str, version: int) -> ProducerNames:
         return ProducerNames(self.environment, event_type, version)
 

@@ -72,9 +72,11 @@ def scan(directory: Path) -> list[Finding]:
             path = Path(failed["file_abs_path"])
             if path not in skip_cache:
                 skip_cache[path] = inline_skips(json.loads(path.read_text()))
+            # checkov names a resource "resource.<name>" (attribute checks) or "<type>.<name>" (graph checks)
             resource = failed["resource"].removeprefix("resource.")
-            # checkov names terraform_json resources "resource.<name>"; match on the name
-            skips = next((found for key, found in skip_cache[path].items() if key.split(".", 1)[1] == resource), {})
+            skips = next(
+                (found for key, found in skip_cache[path].items() if resource in (key, key.split(".", 1)[1])), {}
+            )
             if failed["check_id"] not in skips:
                 unexplained.append(
                     Finding(failed["check_id"], resource, str(path.relative_to(directory)), failed["check_name"])

@@ -1,0 +1,1 @@
+"""Pieces of the core (broker) stack: its IAM policies and the producers' API."""

@@ -1,0 +1,425 @@
+"""The IAM policies of the core roles, as plain data.
+
+ARNs are derived from ``BrokerNames`` as literal strings wherever AWS's ARN format allows, so the
+synthesized policies read like the documentation and tests can compare exact sets. Only the KMS
+key and the producers' API id are tokens: AWS chooses them at creation time.
+
+Component resources (rules, queues, pipes, roles ...) are scoped by the ``<env>-`` name prefix
+every ``ProducerNames``/``ConsumerNames`` name starts with. The core's own roles share that prefix
+(``<env>-event-broker-*``), so the generator is explicitly denied changing them: otherwise it could
+grant itself anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from broker_contract.names import BrokerNames
+
+PARTITION = "aws"
+Statement = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CoreArns:
+    """ARNs of the core resources of one environment, built from their names."""
+
+    names: BrokerNames
+
+    @property
+    def _region_account(self) -> str:
+        return f"{self.names.region}:{self.names.account_id}"
+
+    def bucket(self, name: str) -> str:
+        return f"arn:{PARTITION}:s3:::{name}"
+
+    def objects(self, name: str) -> str:
+        return f"{self.bucket(name)}/*"
+
+    def table(self, name: str) -> str:
+        return f"arn:{PARTITION}:dynamodb:{self._region_account}:table/{name}"
+
+    def queue(self, name: str) -> str:
+        return f"arn:{PARTITION}:sqs:{self._region_account}:{name}"
+
+    def role(self, name: str) -> str:
+        return f"arn:{PARTITION}:iam::{self.names.account_id}:role/{name}"
+
+    def log_group(self, name: str) -> str:
+        return f"arn:{PARTITION}:logs:{self._region_account}:log-group:{name}"
+
+    @property
+    def account_root(self) -> str:
+        return f"arn:{PARTITION}:iam::{self.names.account_id}:root"
+
+    @property
+    def event_bus(self) -> str:
+        return f"arn:{PARTITION}:events:{self._region_account}:event-bus/{self.names.event_bus}"
+
+    @property
+    def catalog_table(self) -> str:
+        return self.table(self.names.catalog_table)
+
+    @property
+    def schema_registry(self) -> str:
+        return f"arn:{PARTITION}:schemas:{self._region_account}:registry/{self.names.schema_registry}"
+
+    @property
+    def registry_schemas(self) -> str:
+        return f"arn:{PARTITION}:schemas:{self._region_account}:schema/{self.names.schema_registry}/*"
+
+    @property
+    def generator_function(self) -> str:
+        return f"arn:{PARTITION}:lambda:{self._region_account}:function:{self.names.generator_function}"
+
+    @property
+    def generator_repository(self) -> str:
+        return f"arn:{PARTITION}:ecr:{self._region_account}:repository/{self.names.generator_repository}"
+
+    def api(self, api_id: str) -> str:
+        return f"arn:{PARTITION}:apigateway:{self.names.region}::/restapis/{api_id}"
+
+
+def policy_document(statements: list[Statement]) -> dict[str, Any]:
+    """An IAM policy document holding ``statements``."""
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def assume_role_policy(service: str, source_account: str | None = None) -> dict[str, Any]:
+    """Trust policy letting ``service`` assume the role (optionally only on behalf of our account)."""
+    statement: Statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return policy_document([statement])
+
+
+def _catalog_statement(arns: CoreArns, sid: str, actions: list[str]) -> Statement:
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": [arns.catalog_table, f"{arns.catalog_table}/index/*"],
+    }
+
+
+def _kms_statement(kms_key_arn: str) -> Statement:
+    return {
+        "Sid": "UseBrokerKey",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": [kms_key_arn],
+    }
+
+
+def _lambda_logs_statement(arns: CoreArns, log_group_arn: str) -> Statement:
+    return {
+        "Sid": "WriteOwnLogs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [f"{log_group_arn}:*"],
+    }
+
+
+def apigateway_events_statements(arns: CoreArns) -> list[Statement]:
+    """API Gateway's producer integrations may only put events on the broker's bus."""
+    return [
+        {"Sid": "PutEventsOnBrokerBus", "Effect": "Allow", "Action": ["events:PutEvents"], "Resource": [arns.event_bus]}
+    ]
+
+
+def portal_statements(arns: CoreArns, kms_key_arn: str) -> list[Statement]:
+    """The portal reads and writes the catalog, schema backups and deployment files, and the registry."""
+    names = arns.names
+    writable = [names.schema_bucket, names.producer_bucket, names.consumer_bucket]
+    return [
+        _catalog_statement(
+            arns,
+            "Catalog",
+            [
+                "dynamodb:BatchGetItem",
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:Query",
+                "dynamodb:UpdateItem",
+            ],
+        ),
+        {
+            "Sid": "SchemaAndDeploymentFiles",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            "Resource": [arns.objects(name) for name in writable],
+        },
+        {
+            # without ListBucket a missing key answers 403 instead of 404
+            "Sid": "ListSchemaAndDeploymentFiles",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [arns.bucket(name) for name in [*writable, names.artifact_bucket]],
+        },
+        {
+            "Sid": "ReadArtifacts",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [arns.objects(names.artifact_bucket)],
+        },
+        {
+            "Sid": "SchemaRegistry",
+            "Effect": "Allow",
+            "Action": ["schemas:*"],
+            "Resource": [arns.schema_registry, arns.registry_schemas],
+        },
+        _kms_statement(kms_key_arn),
+        {
+            # Chalice names the function after the app and stage, which the portal chooses
+            "Sid": "WriteLambdaLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [f"{arns.log_group('/aws/lambda/*')}:*"],
+        },
+    ]
+
+
+def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str) -> list[Statement]:
+    """The generator reads deployment files, runs Terraform on component stacks and records the result."""
+    names = arns.names
+    env = names.environment
+    region_account = f"{names.region}:{names.account_id}"
+    component_roles = arns.role(f"{env}-*")
+    core_roles = arns.role(f"{names.prefix}-*")
+    api = arns.api(producer_api_id)
+    return [
+        {
+            "Sid": "ConsumeDeploymentQueue",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage",
+            ],
+            "Resource": [arns.queue(names.generator_queue)],
+        },
+        {
+            "Sid": "ReadDeploymentFiles",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": [arns.objects(names.producer_bucket), arns.objects(names.consumer_bucket)],
+        },
+        {
+            "Sid": "WriteArtifacts",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": [arns.objects(names.artifact_bucket)],
+        },
+        {
+            "Sid": "TerraformState",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            "Resource": [arns.objects(names.state_bucket)],
+        },
+        {
+            "Sid": "ListBuckets",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [
+                arns.bucket(names.artifact_bucket),
+                arns.bucket(names.consumer_bucket),
+                arns.bucket(names.producer_bucket),
+                arns.bucket(names.state_bucket),
+            ],
+        },
+        {
+            "Sid": "TerraformLock",
+            "Effect": "Allow",
+            "Action": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"],
+            "Resource": [arns.table(names.lock_table)],
+        },
+        _catalog_statement(
+            arns, "Catalog", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+        ),
+        _kms_statement(kms_key_arn),
+        {
+            "Sid": "ComponentRules",
+            "Effect": "Allow",
+            "Action": [
+                "events:DeleteRule",
+                "events:DescribeRule",
+                "events:ListTagsForResource",
+                "events:ListTargetsByRule",
+                "events:PutRule",
+                "events:PutTargets",
+                "events:RemoveTargets",
+                "events:TagResource",
+                "events:UntagResource",
+            ],
+            "Resource": [f"arn:{PARTITION}:events:{region_account}:rule/{names.event_bus}/{env}-*"],
+        },
+        {
+            "Sid": "ComponentConnectionsAndApiDestinations",
+            "Effect": "Allow",
+            "Action": [
+                "events:CreateApiDestination",
+                "events:CreateConnection",
+                "events:DeleteApiDestination",
+                "events:DeleteConnection",
+                "events:DescribeApiDestination",
+                "events:DescribeConnection",
+                "events:UpdateApiDestination",
+                "events:UpdateConnection",
+            ],
+            "Resource": [
+                f"arn:{PARTITION}:events:{region_account}:api-destination/{env}-*",
+                f"arn:{PARTITION}:events:{region_account}:connection/{env}-*",
+            ],
+        },
+        {
+            # EventBridge keeps a connection's credentials in a secret it names events!connection/...
+            "Sid": "ConnectionSecrets",
+            "Effect": "Allow",
+            "Action": [
+                "secretsmanager:CreateSecret",
+                "secretsmanager:DeleteSecret",
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecret",
+            ],
+            "Resource": [f"arn:{PARTITION}:secretsmanager:{region_account}:secret:events!connection/{env}-*"],
+        },
+        {
+            # consumers' credentials: only secrets their owners tagged for this environment's broker
+            "Sid": "ReadTaggedConsumerSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+            "Resource": [f"arn:{PARTITION}:secretsmanager:{region_account}:secret:*"],
+            "Condition": {"StringEquals": {"secretsmanager:ResourceTag/event-broker": env}},
+        },
+        {
+            "Sid": "ComponentQueues",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:CreateQueue",
+                "sqs:DeleteQueue",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:ListQueueTags",
+                "sqs:SetQueueAttributes",
+                "sqs:TagQueue",
+                "sqs:UntagQueue",
+            ],
+            "Resource": [arns.queue(f"{env}-*")],
+        },
+        {
+            "Sid": "ComponentPipes",
+            "Effect": "Allow",
+            "Action": [
+                "pipes:CreatePipe",
+                "pipes:DeletePipe",
+                "pipes:DescribePipe",
+                "pipes:ListTagsForResource",
+                "pipes:StartPipe",
+                "pipes:StopPipe",
+                "pipes:TagResource",
+                "pipes:UntagResource",
+                "pipes:UpdatePipe",
+            ],
+            "Resource": [f"arn:{PARTITION}:pipes:{region_account}:pipe/{env}-*"],
+        },
+        {
+            "Sid": "ComponentRoles",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:DeleteRolePolicy",
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListInstanceProfilesForRole",
+                "iam:ListRolePolicies",
+                "iam:PutRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy",
+            ],
+            "Resource": [component_roles],
+        },
+        {
+            "Sid": "PassComponentRoles",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [component_roles],
+            "Condition": {
+                "StringEquals": {
+                    "iam:PassedToService": ["apigateway.amazonaws.com", "events.amazonaws.com", "pipes.amazonaws.com"]
+                }
+            },
+        },
+        {
+            # the core roles match <env>-* too: never let the generator widen its own or the portal's rights
+            "Sid": "ProtectCoreRoles",
+            "Effect": "Deny",
+            "Action": [
+                "iam:AttachRolePolicy",
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:DeleteRolePermissionsBoundary",
+                "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+                "iam:PutRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRole",
+            ],
+            "Resource": [core_roles],
+        },
+        {
+            "Sid": "ProtectCoreQueues",
+            "Effect": "Deny",
+            "Action": ["sqs:DeleteQueue", "sqs:SetQueueAttributes"],
+            "Resource": [arns.queue(f"{names.prefix}-*")],
+        },
+        {
+            "Sid": "ProducerApiOnly",
+            "Effect": "Allow",
+            "Action": ["apigateway:DELETE", "apigateway:GET", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"],
+            "Resource": [api, f"{api}/*"],
+        },
+        {
+            # usage plans and API keys have AWS-chosen ids, so they cannot be scoped by name
+            "Sid": "ProducerUsagePlansAndKeys",
+            "Effect": "Allow",
+            "Action": ["apigateway:DELETE", "apigateway:GET", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"],
+            "Resource": [
+                f"arn:{PARTITION}:apigateway:{names.region}::/apikeys",
+                f"arn:{PARTITION}:apigateway:{names.region}::/apikeys/*",
+                f"arn:{PARTITION}:apigateway:{names.region}::/tags/*",
+                f"arn:{PARTITION}:apigateway:{names.region}::/usageplans",
+                f"arn:{PARTITION}:apigateway:{names.region}::/usageplans/*",
+            ],
+        },
+        {
+            # consumer Lambda targets belong to their teams, under names the broker does not choose
+            "Sid": "InvokePermissionsOfConsumerFunctions",
+            "Effect": "Allow",
+            "Action": ["lambda:AddPermission", "lambda:GetPolicy", "lambda:RemovePermission"],
+            "Resource": [f"arn:{PARTITION}:lambda:{region_account}:function:*"],
+        },
+        _lambda_logs_statement(arns, arns.log_group(names.generator_log_group)),
+        {
+            # X-Ray has no resource-level permissions; the function traces with Active mode
+            "Sid": "Tracing",
+            "Effect": "Allow",
+            "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+            "Resource": ["*"],
+        },
+    ]

@@ -1,0 +1,98 @@
+"""The bootstrap stack: state bucket, lock table and access-log bucket, with local state."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.functional.stacks.conftest import CONFIG, Core, ref, resources, the
+
+pytestmark = pytest.mark.xdist_group("core-stacks")
+
+NAMES = CONFIG.names
+
+
+def bucket_part(core: Core, resource_type: str, bucket_name: str) -> dict:
+    bucket_id, _ = the(core.bootstrap, "aws_s3_bucket", bucket=bucket_name)
+    _, body = the(core.bootstrap, resource_type, bucket=ref("aws_s3_bucket", bucket_id, "id"))
+    return body
+
+
+def test_bootstrap_keeps_its_own_state_locally(core: Core) -> None:
+    assert core.bootstrap["terraform"]["backend"] == {"local": {"path": "terraform.bootstrap.tfstate"}}
+
+
+def test_provider_uses_configured_region_account_and_tags(core: Core) -> None:
+    assert core.bootstrap["provider"]["aws"] == [
+        {
+            "region": "eu-west-1",
+            "allowed_account_ids": ["123456789012"],
+            "default_tags": [{"tags": {"project": "event-broker", "environment": "dev"}}],
+        }
+    ]
+
+
+def test_state_bucket_is_versioned(core: Core) -> None:
+    body = bucket_part(core, "aws_s3_bucket_versioning", NAMES.state_bucket)
+    assert body["versioning_configuration"] == {"status": "Enabled"}
+
+
+def test_state_bucket_is_encrypted_with_sse_s3(core: Core) -> None:
+    body = bucket_part(core, "aws_s3_bucket_server_side_encryption_configuration", NAMES.state_bucket)
+    assert body["rule"] == [
+        {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}, "bucket_key_enabled": False}
+    ]
+
+
+def test_state_bucket_blocks_all_public_access(core: Core) -> None:
+    body = bucket_part(core, "aws_s3_bucket_public_access_block", NAMES.state_bucket)
+    assert {key: body[key] for key in body if key != "bucket"} == {
+        "block_public_acls": True,
+        "block_public_policy": True,
+        "ignore_public_acls": True,
+        "restrict_public_buckets": True,
+    }
+
+
+def test_state_bucket_enforces_owner_and_refuses_plain_http(core: Core) -> None:
+    ownership = bucket_part(core, "aws_s3_bucket_ownership_controls", NAMES.state_bucket)
+    assert ownership["rule"] == {"object_ownership": "BucketOwnerEnforced"}
+    policy = json.loads(bucket_part(core, "aws_s3_bucket_policy", NAMES.state_bucket)["policy"])
+    assert policy["Statement"] == [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{NAMES.state_bucket}", f"arn:aws:s3:::{NAMES.state_bucket}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+
+
+def test_state_bucket_logs_access_into_the_log_bucket(core: Core) -> None:
+    body = bucket_part(core, "aws_s3_bucket_logging", NAMES.state_bucket)
+    assert (body["target_bucket"], body["target_prefix"]) == (NAMES.access_log_bucket, f"{NAMES.state_bucket}/")
+
+
+def test_access_log_bucket_accepts_s3_log_delivery_of_this_account_only(core: Core) -> None:
+    policy = json.loads(bucket_part(core, "aws_s3_bucket_policy", NAMES.access_log_bucket)["policy"])
+    assert policy["Statement"][1] == {
+        "Sid": "S3ServerAccessLogs",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{NAMES.access_log_bucket}/*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+    }
+
+
+def test_lock_table_is_keyed_by_lock_id(core: Core) -> None:
+    (_, table), *others = resources(core.bootstrap, "aws_dynamodb_table").items()
+    assert others == []
+    assert table["name"] == NAMES.lock_table
+    assert (table["hash_key"], table["attribute"]) == ("LockID", [{"name": "LockID", "type": "S"}])
+    assert table["billing_mode"] == "PAY_PER_REQUEST"
+    assert table["point_in_time_recovery"] == {"enabled": True}
+    assert table["server_side_encryption"] == {"enabled": True}

@@ -1,0 +1,301 @@
+"""The local broker: moto_server as the embedded AWS, the core stacks provisioned in it, the portal and the worker.
+
+``LocalBroker(settings).start()`` brings everything up in order and returns once the portal answers;
+``stop()`` (also run at exit) stops every child it started. Both the ``python -m local_mode`` command and
+the e2e test drive it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from broker_contract.config import RuntimeConfig
+from local_mode.aws import AwsClients, aws_environment
+from local_mode.processes import (
+    ManagedProcess,
+    StartupError,
+    Supervisor,
+    answers_http,
+    check_ports,
+    wait_until,
+)
+from local_mode.provision import Provisioner, ProvisionResult, StackDocument
+from local_mode.settings import LocalSettings
+from local_mode.synth import REPO, STACKS, stack_file, synthesize
+from local_mode.terraform import TerraformDecision, decide
+
+log = logging.getLogger(__name__)
+
+PORTAL_DIR = REPO / "portal_chalice"
+#: generator worker option that stops every deployment at ``synthesized`` (no terraform run)
+WORKER_NO_TERRAFORM_OPTION = "--no-terraform"
+
+
+class NodeMissingError(RuntimeError):
+    """cdktf needs Node.js; raised before anything is started."""
+
+
+class LocalModeError(RuntimeError):
+    """Local mode could not start; the message says why and what to do."""
+
+
+def require_node() -> None:
+    """Raise NodeMissingError (with the platform's message) when Node.js is not on the PATH."""
+    try:
+        importlib.import_module("modules")
+        provider = importlib.import_module("modules._provider")
+        provider.prepare_jsii()
+    except RuntimeError as error:
+        provider_module = sys.modules.get("modules._provider")
+        missing = getattr(provider_module, "NodeMissingError", None)
+        if missing is not None and isinstance(error, missing):
+            raise NodeMissingError(str(error)) from error
+        raise
+
+
+@dataclass
+class Readiness:
+    """What the launcher reports as it goes (the command prints it, the test ignores it)."""
+
+    steps: list[str] = field(default_factory=list)
+
+    def __call__(self, message: str) -> None:
+        self.steps.append(message)
+        log.info("%s", message)
+
+
+class LocalBroker:
+    """Runs the whole broker on loopback; use as a context manager or call start()/stop()."""
+
+    def __init__(self, settings: LocalSettings, report: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.report: Callable[[str], None] = report or Readiness()
+        self.supervisor = Supervisor(settings.workdir / "logs")
+        self.runtime: RuntimeConfig | None = None
+        self.terraform: TerraformDecision = settings.terraform or decide()
+        self.provisioned: dict[str, ProvisionResult] = {}
+        self.processes: dict[str, ManagedProcess] = {}
+        self._stopped = False
+
+    # -- urls -------------------------------------------------------------------------------------------
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.moto_port}"
+
+    @property
+    def portal_url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.portal_port}"
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalBroker:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> RuntimeConfig:
+        """Start moto, provision the core stacks, start portal and worker; returns the runtime config."""
+        require_node()
+        check_ports({"moto": self.settings.moto_port, "portal": self.settings.portal_port}, self.settings.host)
+        atexit.register(self.stop)
+        try:
+            self._start_moto()
+            runtime = self._provision()
+            self._start_portal(runtime)
+            self._start_worker(runtime)
+        except BaseException:
+            self.stop()
+            raise
+        return runtime
+
+    def stop(self) -> None:
+        """Stop every child (portal, worker, moto), newest first; safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.supervisor.stop_all()
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+
+    def check_alive(self) -> list[str]:
+        """Names of children that exited on their own (with the end of their log)."""
+        return [
+            f"{name} exited (code {managed.process.returncode}):\n{managed.log_tail()}"
+            for name, managed in self.processes.items()
+            if not managed.running()
+        ]
+
+    # -- steps ------------------------------------------------------------------------------------------
+
+    def _base_env(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "BROKER_"))}
+        env.update(aws_environment(self.moto_url, self.settings.region))
+        # portal and generator read their own endpoint variable as well as the SDK's
+        env["BROKER_AWS_ENDPOINT_URL"] = self.moto_url
+        env["PYTHONUNBUFFERED"] = "1"
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(PORTAL_DIR)])
+        return env
+
+    def _start_moto(self) -> None:
+        started = time.monotonic()
+        env = self._base_env()
+        # ARNs moto makes carry the account of the environment config
+        env["MOTO_ACCOUNT_ID"] = self.settings.account_id
+        command = [self.settings.bin("moto_server"), "-H", self.settings.host, "-p", str(self.settings.moto_port)]
+        managed = self.supervisor.start("moto", command, env)
+        self.processes["moto"] = managed
+        wait_until(answers_http(f"{self.moto_url}/moto-api/"), self.settings.startup_timeout, "moto_server", managed)
+        self.report(f"embedded AWS (moto_server) answering on {self.moto_url} ({time.monotonic() - started:.1f} s)")
+
+    def _provision(self) -> RuntimeConfig:
+        started = time.monotonic()
+        config = self.settings.environment_config()
+        outdir = self.settings.workdir / "cdktf.out"
+        fresh = synthesize(config, outdir, self._base_env(), python=self.settings.python)
+        shown = outdir.relative_to(REPO) if outdir.is_relative_to(REPO) else outdir
+        verb = "synthesized" if fresh else "unchanged, reused"
+        self.report(f"core stacks {verb} in {shown} ({time.monotonic() - started:.1f} s)")
+        provisioner = Provisioner(
+            AwsClients(self.moto_url, self.settings.region),
+            self.settings.region,
+            self.settings.account_id,
+            self.moto_url,
+        )
+        outputs: dict[str, Any] = {}
+        for name in STACKS:
+            stack = StackDocument.load(stack_file(outdir, name))
+            result = provisioner.provision(stack)
+            self.provisioned[name] = result
+            provisioner.remote_outputs.update(result.outputs)
+            outputs.update(result.outputs)
+            self.report(
+                f"stack {name}: {len(result.created)} resources created in moto, "
+                f"{sum(count for count, _ in result.skipped.values())} skipped"
+            )
+            for note in result.summary():
+                log.debug("%s: %s", name, note)
+        try:
+            runtime = RuntimeConfig.from_outputs(outputs)
+        except ValueError as error:
+            raise LocalModeError(f"the core stacks' outputs do not make a RuntimeConfig: {error}") from error
+        self.runtime = runtime
+        (self.settings.workdir / "runtime.json").write_text(json.dumps(runtime.model_dump(), indent=2))
+        return runtime
+
+    def portal_env(self, runtime: RuntimeConfig) -> dict[str, str]:
+        env = self._base_env()
+        env.update(runtime.to_env())
+        env.update(
+            {
+                "BROKER_PORTAL_AUTH": "token",
+                "BROKER_PORTAL_TOKENS_FILE": str(self.settings.teams_file),
+                "BROKER_SCHEMA_REGISTRY_MODE": "local",
+            }
+        )
+        return env
+
+    def portal_command(self) -> tuple[list[str], str]:
+        """``chalice local`` when the project has its config file, else Chalice's server run directly."""
+        where = ["--host", self.settings.host, "--port", str(self.settings.portal_port), "--stage", "local"]
+        if (PORTAL_DIR / ".chalice" / "config.json").exists():
+            # the reloader forks a second server process and restarts it on edits: not what a demo wants
+            return [self.settings.bin("chalice"), "local", *where, "--no-autoreload"], "chalice local"
+        return [self.settings.python, "-m", "local_mode.portal_server", *where], "Chalice local server"
+
+    def _start_portal(self, runtime: RuntimeConfig) -> None:
+        started = time.monotonic()
+        command, kind = self.portal_command()
+        managed = self.supervisor.start("portal", command, self.portal_env(runtime), cwd=PORTAL_DIR)
+        self.processes["portal"] = managed
+        wait_until(
+            answers_http(f"{self.portal_url}/openapi.json"), self.settings.startup_timeout, "the portal", managed
+        )
+        self.report(f"portal ({kind}) answering on {self.portal_url} ({time.monotonic() - started:.1f} s)")
+
+    def worker_supports(self, option: str) -> bool:
+        """True when ``python -m generator worker --help`` lists ``option``."""
+        completed = subprocess.run(
+            [self.settings.python, "-m", "generator", "worker", "--help"],
+            cwd=REPO,
+            env=self._base_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return option in completed.stdout
+
+    def worker_env(self, runtime: RuntimeConfig, no_terraform_option: bool) -> dict[str, str]:
+        env = self.portal_env(runtime)
+        work_root = self.settings.workdir / "generator"
+        work_root.mkdir(parents=True, exist_ok=True)
+        env["BROKER_GENERATOR_WORK_ROOT"] = str(work_root)
+        if not self.terraform.usable and not no_terraform_option:
+            # the worker has no option to skip terraform: hide the binary from it instead
+            env["PATH"] = path_without("terraform", env.get("PATH", ""), self.settings.workdir / "path")
+        return env
+
+    def worker_command(self, runtime: RuntimeConfig) -> list[str]:
+        command = [
+            self.settings.python,
+            "-m",
+            "generator",
+            "worker",
+            "--queue-url",
+            runtime.generator_queue_url,
+            "--endpoint-url",
+            self.moto_url,
+        ]
+        return command
+
+    def _start_worker(self, runtime: RuntimeConfig) -> None:
+        command = self.worker_command(runtime)
+        option = not self.terraform.usable and self.worker_supports(WORKER_NO_TERRAFORM_OPTION)
+        if option:
+            command.append(WORKER_NO_TERRAFORM_OPTION)
+        env = self.worker_env(runtime, option)
+        managed = self.supervisor.start("generator", command, env, cwd=REPO)
+        self.processes["generator"] = managed
+        time.sleep(0.5)
+        if not managed.running():
+            raise StartupError(f"the generator worker exited at start:\n{managed.log_tail()}")
+        mode = "runs terraform" if self.terraform.usable else "stops at 'synthesized'"
+        self.report(f"generator worker polling the deployment queue; {mode} ({self.terraform.reason})")
+
+
+def path_without(program: str, path: str, shadow_root: Path) -> str:
+    """``path`` where every directory holding ``program`` is replaced by a copy of links to its other files."""
+    entries = []
+    for index, entry in enumerate(path.split(os.pathsep)):
+        directory = Path(entry)
+        if not (directory / program).exists():
+            entries.append(entry)
+            continue
+        shadow = shadow_root / str(index)
+        if shadow.exists():
+            shutil.rmtree(shadow)
+        shadow.mkdir(parents=True)
+        for item in directory.iterdir():
+            if item.name != program:
+                (shadow / item.name).symlink_to(item)
+        entries.append(str(shadow))
+    return os.pathsep.join(entries)

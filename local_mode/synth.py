@@ -1,0 +1,88 @@
+"""Synthesize the core stacks for local mode, in a child process, reusing the last output when nothing changed.
+
+Synthesis runs jsii (a Node.js process and ~1 GB); doing it in a child keeps local mode itself light and
+leaves no jsii process behind. The output is reused when a fingerprint of the code that shapes the stacks
+(``broker_contract``, ``modules``, ``cdktf_stacks``, ``config``) and of the environment is unchanged, so a
+second ``make demo`` starts in seconds.
+
+``python -m local_mode.synth --outdir DIR --environment E --region R --account-id A`` is the child's entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from broker_contract.config import EnvironmentConfig
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCES = ("broker_contract", "modules", "cdktf_stacks", "config")
+FINGERPRINT_FILE = ".local-mode-fingerprint"
+STACKS = ("bootstrap", "broker")
+
+
+class SynthesisError(RuntimeError):
+    """The core stacks could not be synthesized."""
+
+
+def fingerprint(config: EnvironmentConfig, repo: Path = REPO) -> str:
+    """Hash of every source file that shapes the core stacks, and of ``config``."""
+    digest = hashlib.sha256(config.model_dump_json().encode())
+    for source in SOURCES:
+        for path in sorted((repo / source).rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(repo)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def stack_file(outdir: Path, stack: str) -> Path:
+    return outdir / "stacks" / stack / "cdk.tf.json"
+
+
+def synthesize(
+    config: EnvironmentConfig, outdir: Path, env: Mapping[str, str], python: str = sys.executable, timeout: float = 300
+) -> bool:
+    """Write both core stacks under ``outdir``; False when the previous output was still current."""
+    marker = outdir / FINGERPRINT_FILE
+    current = fingerprint(config)
+    if marker.exists() and marker.read_text() == current and all(stack_file(outdir, s).exists() for s in STACKS):
+        return False
+    command = [
+        python,
+        "-m",
+        "local_mode.synth",
+        "--outdir",
+        str(outdir),
+        "--config",
+        config.model_dump_json(),
+    ]
+    completed = subprocess.run(
+        command, cwd=REPO, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if completed.returncode != 0:
+        tail = "\n".join((completed.stderr or completed.stdout).strip().splitlines()[-20:])
+        raise SynthesisError(f"synthesizing the core stacks failed (exit {completed.returncode}):\n{tail}")
+    marker.write_text(current)
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local_mode.synth")
+    parser.add_argument("--outdir", required=True)
+    parser.add_argument("--config", required=True, help="EnvironmentConfig as JSON")
+    args = parser.parse_args(argv)
+    config = EnvironmentConfig.model_validate(json.loads(args.config))
+    from cdktf_stacks.app import build_core_app  # noqa: PLC0415  (imports jsii: only in this child)
+
+    build_core_app(config, outdir=args.outdir).synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

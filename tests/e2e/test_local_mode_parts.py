@@ -1,0 +1,233 @@
+"""Local mode's pieces on their own: settings, ports, process supervision, terraform rule, stack summaries."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from local_mode import __main__ as cli
+from local_mode.broker import path_without
+from local_mode.processes import PortInUseError, Supervisor, check_ports, free_port, group_members, port_is_free
+from local_mode.settings import LocalSettings, SettingsError
+from local_mode.summary import describe, reached, rules, schema_outline
+from local_mode.terraform import decide
+
+pytestmark = pytest.mark.xdist_group("e2e")
+REPO = Path(__file__).resolve().parents[2]
+
+
+# -- settings -----------------------------------------------------------------------------------------------
+
+
+def test_ports_come_from_flags_then_variables_then_defaults() -> None:
+    assert (LocalSettings.from_environment({}).moto_port, LocalSettings.from_environment({}).portal_port) == (
+        4566,
+        8000,
+    )
+    env = {"BROKER_LOCAL_MOTO_PORT": "5000", "BROKER_LOCAL_PORTAL_PORT": "5001"}
+    assert LocalSettings.from_environment(env).moto_port == 5000
+    assert LocalSettings.from_environment(env, portal_port=6000).portal_port == 6000
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BROKER_LOCAL_MOTO_PORT": "abc"}, "BROKER_LOCAL_MOTO_PORT must be a port number, got 'abc'"),
+        ({"BROKER_LOCAL_PORTAL_PORT": "70000"}, "BROKER_LOCAL_PORTAL_PORT must be between 1 and 65535, got 70000"),
+        ({"BROKER_LOCAL_MOTO_PORT": "7000", "BROKER_LOCAL_PORTAL_PORT": "7000"}, "cannot share port 7000"),
+    ],
+)
+def test_unusable_port_settings_are_refused_with_the_variable_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        LocalSettings.from_environment(env)
+
+
+# -- ports ----------------------------------------------------------------------------------------------
+
+
+def test_a_listening_port_is_reported_in_use() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert port_is_free(port) is False
+        with pytest.raises(PortInUseError, match=f"portal port {port} already in use on 127.0.0.1"):
+            check_ports({"moto": free_port(), "portal": port})
+    assert port_is_free(port) is True
+
+
+def test_command_exits_2_with_a_sentence_when_a_port_is_taken(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        code = cli.main(["--once", "--moto-port", str(port), "--portal-port", str(free_port())])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"error: moto port {port} already in use on 127.0.0.1." in err
+    assert "BROKER_LOCAL_MOTO_PORT=..." in err
+    assert "Traceback" not in err
+
+
+def test_command_exits_2_with_a_sentence_when_node_is_missing(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "PATH"}
+    env["PATH"] = str(tmp_path)  # no node here
+    completed = subprocess.run(
+        [sys.executable, "-m", "local_mode", "--once"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("error: Node.js not found: cdktf runs through jsii")
+    assert "Install Node.js 18+" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+# -- process supervision ----------------------------------------------------------------------------------
+
+
+def test_stopping_clears_the_whole_group_even_a_child_that_ignores_sigterm(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path, stop_timeout=0.5)
+    # a shell that ignores SIGTERM and has a grandchild doing the same
+    script = "trap '' TERM; (trap '' TERM; sleep 60) & sleep 60; wait"
+    managed = supervisor.start("stubborn", ["sh", "-c", script], dict(os.environ))
+    deadline = time.monotonic() + 5
+    while len(group_members(managed.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(group_members(managed.pid)) >= 2
+    started = time.monotonic()
+    supervisor.stop_all()
+    assert group_members(managed.pid) == []
+    assert managed.process.returncode == -9
+    assert time.monotonic() - started < 5
+    assert supervisor.processes == []
+
+
+def test_child_output_goes_to_its_log_file(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path)
+    managed = supervisor.start("echo", ["sh", "-c", "echo hello from the child"], dict(os.environ))
+    managed.process.wait(timeout=5)
+    supervisor.stop_all()
+    assert (tmp_path / "echo.log").read_text() == "hello from the child\n"
+
+
+# -- terraform rule -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_terraform(tmp_path: Path) -> Path:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    binary = bin_dir / "terraform"
+    binary.write_text("#!/bin/sh\nexit 0\n")
+    binary.chmod(0o755)
+    return bin_dir
+
+
+def test_terraform_without_an_offline_aws_provider_is_not_used(fake_terraform: Path, tmp_path: Path) -> None:
+    decision = decide({"PATH": str(fake_terraform)}, home=tmp_path / "home")
+    assert decision.usable is False
+    assert decision.reason.startswith(f"terraform found at {fake_terraform / 'terraform'}, but no offline copy")
+
+
+def test_terraform_with_the_provider_in_a_plugin_cache_is_used(fake_terraform: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    (cache / "registry.terraform.io" / "hashicorp" / "aws" / "6.25.0").mkdir(parents=True)
+    config = tmp_path / "terraformrc"
+    config.write_text(f'plugin_cache_dir = "{cache}"\n')
+    decision = decide({"PATH": str(fake_terraform), "TF_CLI_CONFIG_FILE": str(config)}, home=tmp_path / "home")
+    assert decision.usable is True
+    assert decision.reason.endswith(str(cache / "registry.terraform.io" / "hashicorp" / "aws"))
+
+
+def test_terraform_with_the_provider_in_a_filesystem_mirror_is_used(fake_terraform: Path, tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "registry.terraform.io" / "hashicorp" / "aws" / "6.25.0").mkdir(parents=True)
+    config = tmp_path / "terraformrc"
+    config.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n')
+    env = {"PATH": str(fake_terraform), "TF_CLI_CONFIG_FILE": str(config)}
+    assert decide(env, home=tmp_path / "home").usable is True
+
+
+def test_terraform_can_be_forced_on_or_off(fake_terraform: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert decide({"PATH": str(fake_terraform), "BROKER_LOCAL_TERRAFORM": "1"}, home=home).usable is True
+    assert decide({"PATH": str(tmp_path / "empty"), "BROKER_LOCAL_TERRAFORM": "1"}, home=home).reason == (
+        "no terraform binary on the PATH"
+    )
+    cache = home / ".terraform.d" / "plugins" / "registry.terraform.io" / "hashicorp" / "aws" / "6.25.0"
+    cache.mkdir(parents=True)
+    assert decide({"PATH": str(fake_terraform)}, home=home).usable is True
+    assert decide({"PATH": str(fake_terraform), "BROKER_LOCAL_TERRAFORM": "0"}, home=home).usable is False
+
+
+# -- stack summaries ------------------------------------------------------------------------------------
+
+CONSUMER_STACK = {
+    "resource": {
+        "aws_cloudwatch_event_rule": {
+            "rule": {
+                "name": "local-sub-0123456789abcdef",
+                "event_bus_name": "local.custom.events.bus",
+                "event_pattern": (
+                    '{"detail-type":["order_placed.1"],"detail":{"metadata":{"event_attributes":'
+                    '{"target":["billing"]}},"data":{"currency":["EUR"]}}}'
+                ),
+            }
+        },
+        "aws_cloudwatch_event_target": {
+            "target": {
+                "rule": "${aws_cloudwatch_event_rule.rule.name}",
+                "arn": "arn:aws:lambda:eu-west-1:123456789012:function:billing-invoicer",
+            }
+        },
+    }
+}
+
+
+def test_a_consumer_stack_is_summarised_with_its_rule_pattern_and_target() -> None:
+    assert describe(CONSUMER_STACK) == [
+        "rule local-sub-0123456789abcdef: "
+        '{"detail-type":["order_placed.1"],"detail":{"metadata":{"event_attributes":{"target":["billing"]}},'
+        '"data":{"currency":["EUR"]}}}',
+        "  target arn:aws:lambda:eu-west-1:123456789012:function:billing-invoicer",
+    ]
+
+
+def test_sample_events_reach_only_the_rules_whose_pattern_matches() -> None:
+    named = [("lambda", rule) for rule in rules(CONSUMER_STACK)]
+    base = {"detail-type": "order_placed.1", "source": "webshop"}
+    eur = {**base, "detail": {"metadata": {"event_attributes": {"target": "billing"}}, "data": {"currency": "EUR"}}}
+    usd = {**base, "detail": {"metadata": {"event_attributes": {"target": "billing"}}, "data": {"currency": "USD"}}}
+    assert reached(eur, named) == ["lambda"]
+    assert reached(usd, named) == []
+
+
+def test_schema_outline_lists_data_fields_and_marks_required_ones() -> None:
+    schema = {"properties": {"data": {"properties": {"a": {"type": "string"}, "b": {}}, "required": ["a"]}}}
+    assert schema_outline(schema) == "data{a*:string, b:?}"
+
+
+def test_a_worker_without_a_no_terraform_option_gets_a_path_without_terraform(tmp_path: Path) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for name in ("terraform", "node"):
+        (tools / name).write_text("#!/bin/sh\n")
+        (tools / name).chmod(0o755)
+    other = tmp_path / "other"
+    other.mkdir()
+    path = path_without("terraform", f"{tools}{os.pathsep}{other}", tmp_path / "shadow")
+    assert path == f"{tmp_path / 'shadow' / '0'}{os.pathsep}{other}"
+    assert shutil.which("terraform", path=path) is None
+    assert shutil.which("node", path=path) == str(tmp_path / "shadow" / "0" / "node")

@@ -1,0 +1,1 @@
+"""The self-service portal's library: routes (thin), services (logic) and AWS adapters."""

@@ -1,0 +1,373 @@
+"""Typed access to the catalog table over an injected low-level DynamoDB client.
+
+Every listing is a ``Query`` (on the table or one of its indexes); nothing here scans.
+Multi-item changes go through ``TransactWriteItems`` with conditions, so concurrent writers
+cannot lose one another's changes: the loser gets ``ConditionFailed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from broker_contract.catalog import BY_LISTING, PARTITION_KEY, SORT_KEY, Index, component_key, deployment_key
+from broker_contract.records import DeploymentRecord
+from chalicelib.records import (
+    INTENTS_PARTITION,
+    EventRecord,
+    IntentRecord,
+    SubscriptionRecord,
+    VersionRecord,
+    dedupe_key,
+    event_key,
+    event_pk,
+    event_subscriptions_partition,
+    intent_key,
+    subscription_key,
+    version_key,
+)
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+class ConditionFailed(Exception):
+    """A conditional write lost: the item changed (or exists / is gone) since it was read.
+
+    ``reasons`` holds, per transaction item, the cancellation code (``ConditionalCheckFailed``,
+    ``None`` ...), when DynamoDB reports them.
+    """
+
+    def __init__(self, reasons: Sequence[str | None] = ()) -> None:
+        super().__init__(f"condition failed: {list(reasons)}")
+        self.reasons = list(reasons)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, set):
+        return {_plain(item) for item in value}
+    return value
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Document form -> DynamoDB attribute-value form."""
+    return {key: _SERIALIZER.serialize(value) for key, value in item.items() if value is not None}
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute-value form -> plain Python (ints for whole numbers)."""
+    return {key: _plain(_DESERIALIZER.deserialize(value)) for key, value in item.items()}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a Query: the items, the key to continue from, and what DynamoDB read."""
+
+    items: list[dict[str, Any]]
+    last_key: dict[str, Any] | None
+    scanned_count: int
+
+
+class CatalogRepository:
+    """The catalog table: events, versions, subscriptions, intents, deployments and components."""
+
+    def __init__(self, table_name: str, client_factory: Callable[[], Any]) -> None:
+        self.table_name = table_name
+        self._client_factory = client_factory
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    # --- primitives -------------------------------------------------------------------------
+
+    def _get(self, key: Mapping[str, str]) -> dict[str, Any] | None:
+        response = self.client.get_item(TableName=self.table_name, Key=serialize(key), ConsistentRead=True)
+        item = response.get("Item")
+        return deserialize(item) if item else None
+
+    def query(
+        self,
+        partition_value: str,
+        *,
+        index: Index | None = None,
+        sort_prefix: str | None = None,
+        limit: int | None = None,
+        start_key: Mapping[str, Any] | None = None,
+    ) -> Page:
+        """One page of items whose partition key is ``partition_value`` (table or ``index``)."""
+        pk_name = index.partition_key if index else PARTITION_KEY
+        sk_name = index.sort_key if index else SORT_KEY
+        expression = "#pk = :pk"
+        names = {"#pk": pk_name}
+        values: dict[str, Any] = {":pk": partition_value}
+        if sort_prefix is not None:
+            expression += " AND begins_with(#sk, :sk)"
+            names["#sk"] = sk_name
+            values[":sk"] = sort_prefix
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": serialize(values),
+        }
+        if index is not None:
+            kwargs["IndexName"] = index.name
+        else:
+            kwargs["ConsistentRead"] = True
+        if limit is not None:
+            kwargs["Limit"] = limit
+        if start_key:
+            kwargs["ExclusiveStartKey"] = serialize(start_key)
+        response = self.client.query(**kwargs)
+        last = response.get("LastEvaluatedKey")
+        return Page(
+            [deserialize(item) for item in response.get("Items", [])],
+            deserialize(last) if last else None,
+            int(response.get("ScannedCount", 0)),
+        )
+
+    def query_all(
+        self, partition_value: str, *, index: Index | None = None, sort_prefix: str | None = None
+    ) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page = self.query(partition_value, index=index, sort_prefix=sort_prefix, start_key=start)
+            items.extend(page.items)
+            if page.last_key is None:
+                return items
+            start = page.last_key
+
+    def transact(self, operations: list[dict[str, Any]]) -> None:
+        """Run ``TransactWriteItems``; a lost condition raises ``ConditionFailed`` with the reasons."""
+        for operation in operations:
+            next(iter(operation.values()))["TableName"] = self.table_name
+        try:
+            self.client.transact_write_items(TransactItems=operations)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            raise ConditionFailed(reasons) from error
+
+    # --- events and versions ----------------------------------------------------------------
+
+    def get_event(self, event_type: str) -> EventRecord | None:
+        item = self._get(event_key(event_type))
+        return EventRecord.model_validate(item) if item else None
+
+    def get_event_with_versions(self, event_type: str) -> tuple[EventRecord | None, list[VersionRecord]]:
+        """The event and all its versions, oldest first, with one Query on its partition."""
+        items = self.query_all(event_pk(event_type))
+        event: EventRecord | None = None
+        versions: list[VersionRecord] = []
+        for item in items:
+            if item[SORT_KEY] == "META":
+                event = EventRecord.model_validate(item)
+            elif item[SORT_KEY].startswith("VERSION#"):
+                versions.append(VersionRecord.from_item(item))
+        return event, versions
+
+    def get_version(self, event_type: str, version: int) -> VersionRecord | None:
+        item = self._get(version_key(event_type, version))
+        return VersionRecord.from_item(item) if item else None
+
+    def commit_new_event(self, event: EventRecord, version: VersionRecord, intent: IntentRecord) -> None:
+        """Create an event with its first version; ``ConditionFailed`` when the event type exists."""
+        self.transact(
+            [
+                _put(event.to_item(), "attribute_not_exists(pk)"),
+                _put(version.to_item(), "attribute_not_exists(pk)"),
+                _put(intent.to_item(), "attribute_not_exists(pk)"),
+            ]
+        )
+
+    def commit_new_version(
+        self, event: EventRecord, expected_revision: int, version: VersionRecord, intent: IntentRecord
+    ) -> None:
+        """Store ``event`` (new latest version, revision + 1) only if its revision is still ``expected``."""
+        self.transact(
+            [
+                _put(event.to_item(), "revision = :expected", {":expected": expected_revision}),
+                _put(version.to_item(), "attribute_not_exists(pk)"),
+                _put(intent.to_item(), "attribute_not_exists(pk)"),
+            ]
+        )
+
+    def replace_event(self, event: EventRecord, expected_revision: int) -> None:
+        """Store ``event`` only if its revision is still ``expected_revision`` (description changes)."""
+        self.transact([_put(event.to_item(), "revision = :expected", {":expected": expected_revision})])
+
+    def commit_retire(
+        self,
+        intent: IntentRecord,
+        versions: Sequence[VersionRecord],
+        event_change: tuple[EventRecord, int] | None,
+        delete_event_revision: int | None,
+    ) -> None:
+        """Remove version items (each only while it has no subscriptions) and record the teardown intent.
+
+        ``event_change`` stores the event with a new revision (a version removed); ``delete_event_revision``
+        deletes the event item instead. Both are conditional on the revision read.
+        """
+        operations = [
+            {
+                "Delete": {
+                    "Key": serialize(version_key(version.event_type, version.version)),
+                    "ConditionExpression": "attribute_exists(pk) AND subscription_count = :zero",
+                    "ExpressionAttributeValues": serialize({":zero": 0}),
+                }
+            }
+            for version in versions
+        ]
+        if event_change is not None:
+            event, expected = event_change
+            operations.append(_put(event.to_item(), "revision = :expected", {":expected": expected}))
+        if delete_event_revision is not None:
+            operations.append(
+                {
+                    "Delete": {
+                        "Key": serialize(event_key(intent.event_type)),
+                        "ConditionExpression": "revision = :expected",
+                        "ExpressionAttributeValues": serialize({":expected": delete_event_revision}),
+                    }
+                }
+            )
+        operations.append(_put(intent.to_item(), "attribute_not_exists(pk)"))
+        self.transact(operations)
+
+    def list_page(
+        self,
+        index: Index,
+        partition_value: str,
+        limit: int,
+        start_key: Mapping[str, Any] | None,
+        sort_prefix: str | None = None,
+    ) -> Page:
+        """One page of a listing index (``Limit`` bounds what DynamoDB reads, not only what it returns)."""
+        return self.query(partition_value, index=index, sort_prefix=sort_prefix, limit=limit, start_key=start_key)
+
+    # --- subscriptions ----------------------------------------------------------------------
+
+    def get_subscription(self, subscription_id: str) -> SubscriptionRecord | None:
+        item = self._get(subscription_key(subscription_id))
+        return SubscriptionRecord.from_item(item) if item else None
+
+    def find_duplicate(self, dedupe: str) -> str | None:
+        item = self._get(dedupe_key(dedupe))
+        return str(item["subscription_id"]) if item else None
+
+    def subscriptions_of_event(self, event_type: str, version: int | None = None) -> list[SubscriptionRecord]:
+        prefix = f"{version:010d}#" if version is not None else None
+        items = self.query_all(event_subscriptions_partition(event_type), index=BY_LISTING, sort_prefix=prefix)
+        return [SubscriptionRecord.from_item(item) for item in items]
+
+    def commit_subscription(self, subscription: SubscriptionRecord, intent: IntentRecord) -> None:
+        """Store a subscription, its duplicate guard and the +1 on its version's counter, atomically.
+
+        ``ConditionFailed`` reasons are ordered: subscription, duplicate guard, version.
+        """
+        self.transact(
+            [
+                _put(subscription.to_item(), "attribute_not_exists(pk)"),
+                _put(
+                    {**dedupe_key(subscription.dedupe_id), "subscription_id": subscription.subscription_id},
+                    "attribute_not_exists(pk)",
+                ),
+                {
+                    "Update": {
+                        "Key": serialize(version_key(subscription.event_type, subscription.version)),
+                        "UpdateExpression": "ADD subscription_count :one",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": serialize({":one": 1}),
+                    }
+                },
+                _put(intent.to_item(), "attribute_not_exists(pk)"),
+            ]
+        )
+
+    def commit_unsubscribe(self, subscription: SubscriptionRecord, intent: IntentRecord) -> None:
+        """Delete a subscription and its guard, -1 on its version's counter, record the teardown intent."""
+        operations: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "Key": serialize(subscription_key(subscription.subscription_id)),
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
+            {"Delete": {"Key": serialize(dedupe_key(subscription.dedupe_id))}},
+            {
+                "Update": {
+                    "Key": serialize(version_key(subscription.event_type, subscription.version)),
+                    "UpdateExpression": "ADD subscription_count :minus",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": serialize({":minus": -1}),
+                }
+            },
+            _put(intent.to_item(), "attribute_not_exists(pk)"),
+        ]
+        self.transact(operations)
+
+    # --- intents ----------------------------------------------------------------------------
+
+    def pending_intents(self) -> list[IntentRecord]:
+        return [IntentRecord.from_item(item) for item in self.query_all(INTENTS_PARTITION, index=BY_LISTING)]
+
+    def get_intent(self, intent_id: str) -> IntentRecord | None:
+        item = self._get(intent_key(intent_id))
+        return IntentRecord.from_item(item) if item else None
+
+    def delete_intent(self, intent_id: str) -> None:
+        self.client.delete_item(TableName=self.table_name, Key=serialize(intent_key(intent_id)))
+
+    # --- deployments and components ---------------------------------------------------------
+
+    def get_deployment(self, deployment_id: str) -> DeploymentRecord | None:
+        item = self._get(deployment_key(deployment_id))
+        return DeploymentRecord.from_item(item) if item else None
+
+    def put_deployment(self, record: DeploymentRecord) -> None:
+        """Create the record; ``ConditionFailed`` if a record with this id exists already."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=serialize(record.to_item()),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ConditionFailed(["ConditionalCheckFailed"]) from error
+            raise
+
+    def reserve_sequence(self, component_id: str) -> int:
+        """The component's next deployment sequence, reserved with an atomic ADD (1, 2, 3 ...)."""
+        response = self.client.update_item(
+            TableName=self.table_name,
+            Key=serialize(component_key(component_id)),
+            UpdateExpression="ADD next_sequence :one SET component_id = :component",
+            ExpressionAttributeValues=serialize({":one": 1, ":component": component_id}),
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(deserialize(response["Attributes"])["next_sequence"])
+
+
+def _put(item: Mapping[str, Any], condition: str, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    put: dict[str, Any] = {"Item": serialize(item), "ConditionExpression": condition}
+    if values:
+        put["ExpressionAttributeValues"] = serialize(values)
+    return {"Put": put}

@@ -1,0 +1,109 @@
+"""Builds the services once per process from the environment (boto3 clients created lazily).
+
+Tests call ``install(services)`` with services over moto or fakes; ``reset()`` forgets them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from broker_contract.config import RuntimeConfig
+from chalicelib.aws.catalog import CatalogRepository
+from chalicelib.aws.registry import EventBridgeSchemaRegistry, LocalSchemaRegistry, SchemaRegistry
+from chalicelib.aws.storage import ObjectStorage
+from chalicelib.services.backend import Backend
+from chalicelib.services.deployments import DeploymentService
+from chalicelib.services.events import EventService
+from chalicelib.services.maintenance import Maintenance
+from chalicelib.services.subscriptions import SubscriptionService
+from chalicelib.services.workflows import Workflows
+from chalicelib.settings import PortalSettings, RegistryMode
+
+
+@dataclass
+class Services:
+    """The portal's services over one backend."""
+
+    backend: Backend
+    settings: PortalSettings
+    events: EventService
+    subscriptions: SubscriptionService
+    deployments: DeploymentService
+    maintenance: Maintenance
+
+    @classmethod
+    def over(cls, backend: Backend, settings: PortalSettings) -> Services:
+        workflows = Workflows(backend)
+        subscriptions = SubscriptionService(backend, workflows)
+        return cls(
+            backend=backend,
+            settings=settings,
+            events=EventService(backend, workflows, subscriptions),
+            subscriptions=subscriptions,
+            deployments=DeploymentService(backend),
+            maintenance=Maintenance(backend, workflows),
+        )
+
+
+def _client_factory(service: str, config: RuntimeConfig, settings: PortalSettings) -> Any:
+    def build() -> Any:
+        import boto3  # noqa: PLC0415 - imported on first use only (cold start)
+
+        kwargs: dict[str, Any] = {"region_name": config.region}
+        if settings.aws_endpoint_url:
+            kwargs["endpoint_url"] = settings.aws_endpoint_url
+        return boto3.client(service, **kwargs)
+
+    return build
+
+
+def from_environment() -> Services:
+    """Services over the real AWS clients named by ``BROKER_*`` variables."""
+    config = RuntimeConfig.from_env()
+    settings = PortalSettings.from_env()
+    registry: SchemaRegistry
+    if settings.registry_mode is RegistryMode.AWS:
+        registry = EventBridgeSchemaRegistry(config.schema_registry_name, _client_factory("schemas", config, settings))
+    else:
+        registry = LocalSchemaRegistry()
+    backend = Backend(
+        config=config,
+        catalog=CatalogRepository(config.catalog_table_name, _client_factory("dynamodb", config, settings)),
+        storage=ObjectStorage(_client_factory("s3", config, settings)),
+        registry=registry,
+    )
+    return Services.over(backend, settings)
+
+
+_services: Services | None = None
+_settings: PortalSettings | None = None
+
+
+def settings() -> PortalSettings:
+    """The portal settings (those of the installed services when tests installed some)."""
+    global _settings  # noqa: PLW0603 - read once per process
+    if _services is not None:
+        return _services.settings
+    if _settings is None:
+        _settings = PortalSettings.from_env()
+    return _settings
+
+
+def services() -> Services:
+    """The process's services, built on first use."""
+    global _services  # noqa: PLW0603 - one lazily built container per Lambda process
+    if _services is None:
+        _services = from_environment()
+    return _services
+
+
+def install(value: Services) -> None:
+    global _services  # noqa: PLW0603
+    _services = value
+
+
+def reset() -> None:
+    global _services, _settings  # noqa: PLW0603
+    _services = None
+    _settings = None

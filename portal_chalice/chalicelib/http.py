@@ -1,0 +1,129 @@
+"""Edge helpers shared by the routes: parse and check input, attribute the caller, shape responses."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+from collections.abc import Callable, Collection
+from typing import Any, ParamSpec, TypeVar
+
+from chalice.app import ChaliceUnhandledError, Request, Response
+from pydantic import BaseModel, ValidationError
+
+from broker_contract.names import (
+    DEPLOYMENT_ID_PATTERN,
+    IDENTIFIER_RULE,
+    SUBSCRIPTION_ID_PATTERN,
+    is_identifier,
+)
+from chalicelib.auth import resolve_team
+from chalicelib.errors import ApiError, FieldProblem, bad_request, from_validation_error
+from chalicelib.settings import MAX_BODY_BYTES
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+M = TypeVar("M", bound=BaseModel)
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    if isinstance(body, BaseModel):
+        body = body.model_dump(mode="json", by_alias=True)
+    return Response(body=body, status_code=status, headers=dict(JSON_HEADERS))
+
+
+def api_view(func: Callable[P, Response]) -> Callable[P, Response]:
+    """Turn ``ApiError`` into its JSON response; anything else is unexpected (JSON 500 via middleware)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
+        try:
+            return func(*args, **kwargs)
+        except ApiError as error:
+            return json_response(error.body(), error.status)
+        except Exception as error:
+            raise ChaliceUnhandledError(error.__class__.__name__) from error
+
+    return wrapper
+
+
+def caller(request: Request) -> str:
+    """The authenticated team of ``request`` (401/403 when there is none)."""
+    return resolve_team(request.context or {})
+
+
+def parse_body(request: Request, model: type[M]) -> M:
+    """The JSON body validated by ``model``: 400 naming the field and rule when it is not acceptable."""
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise bad_request(
+            f"request body is {len(raw)} bytes",
+            FieldProblem("body", f"must be at most {MAX_BODY_BYTES} bytes"),
+        )
+    if not raw:
+        raise bad_request("request body is empty", FieldProblem("body", "must be a JSON object"))
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise bad_request(
+            f"request body is not valid JSON: {error}", FieldProblem("body", "must be valid JSON")
+        ) from None
+    if not isinstance(data, dict):
+        raise bad_request("request body must be a JSON object", FieldProblem("body", "must be a JSON object"))
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise from_validation_error(error) from None
+
+
+def query(request: Request, allowed: Collection[str]) -> dict[str, str]:
+    """The query parameters, refusing names the route does not know."""
+    params: dict[str, str] = dict(request.query_params or {})
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise bad_request(
+            f"unknown query parameter(s): {', '.join(unknown)}",
+            *(FieldProblem(name, f"unknown; allowed: {', '.join(sorted(allowed)) or 'none'}") for name in unknown),
+        )
+    return params
+
+
+def identifier(value: str, field: str) -> str:
+    if not is_identifier(value):
+        raise bad_request(f"invalid {field} {value!r}", FieldProblem(field, IDENTIFIER_RULE))
+    return value
+
+
+def version_number(value: str, field: str = "version") -> int:
+    if re.fullmatch(r"[1-9][0-9]{0,3}", value) is None:
+        raise bad_request(f"invalid {field} {value!r}", FieldProblem(field, "must be a whole number from 1 to 9999"))
+    return int(value)
+
+
+def subscription_id(value: str) -> str:
+    if re.fullmatch(SUBSCRIPTION_ID_PATTERN, value) is None:
+        raise bad_request(
+            f"invalid subscription id {value!r}", FieldProblem("subscription_id", SUBSCRIPTION_ID_PATTERN)
+        )
+    return value
+
+
+def deployment_id(value: str) -> str:
+    if re.fullmatch(DEPLOYMENT_ID_PATTERN, value) is None:
+        raise bad_request(f"invalid deployment id {value!r}", FieldProblem("deployment_id", DEPLOYMENT_ID_PATTERN))
+    return value
+
+
+def flag(params: dict[str, str], name: str) -> bool:
+    raw = params.get(name, "false").lower()
+    if raw not in ("true", "false"):
+        raise bad_request(f"invalid {name} {raw!r}", FieldProblem(name, "must be 'true' or 'false'"))
+    return raw == "true"
+
+
+def optional_identifier(params: dict[str, str], name: str) -> str | None:
+    value = params.get(name)
+    return identifier(value, name) if value is not None else None

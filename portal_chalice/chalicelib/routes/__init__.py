@@ -1,0 +1,1 @@
+"""Route blueprints (thin): parse at the edge, call a service, shape the response."""

@@ -1,0 +1,105 @@
+"""``/events``: register, list, read, change and delete event types and versions."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.auth import AUTHORIZER
+from chalicelib.container import services
+from chalicelib.errors import FieldProblem, bad_request
+from chalicelib.http import (
+    api_view,
+    caller,
+    flag,
+    identifier,
+    json_response,
+    optional_identifier,
+    parse_body,
+    query,
+    version_number,
+)
+from chalicelib.models import EventCreateRequest, EventUpdateRequest
+from chalicelib.services.pagination import parse_limit
+
+events_blueprint = Blueprint(__name__)
+bp = events_blueprint
+
+
+@bp.route("/events", methods=["POST"], authorizer=AUTHORIZER)
+@api_view
+def create_event() -> Response:
+    request = bp.current_request
+    team = caller(request)
+    query(request, ())
+    body = parse_body(request, EventCreateRequest)
+    return json_response(services().events.create(team, body), 201)
+
+
+@bp.route("/events", methods=["GET"], authorizer=AUTHORIZER)
+@api_view
+def list_events() -> Response:
+    request = bp.current_request
+    caller(request)
+    params = query(request, ("application", "owner", "limit", "cursor"))
+    result = services().events.list(
+        optional_identifier(params, "application"),
+        optional_identifier(params, "owner"),
+        parse_limit(params.get("limit")),
+        params.get("cursor"),
+    )
+    return json_response(result)
+
+
+@bp.route("/events/{event_type}", methods=["GET"], authorizer=AUTHORIZER)
+@api_view
+def get_event(event_type: str) -> Response:
+    request = bp.current_request
+    caller(request)
+    query(request, ())
+    return json_response(services().events.get(identifier(event_type, "event_type")))
+
+
+@bp.route("/events/{event_type}/versions/{version}", methods=["GET"], authorizer=AUTHORIZER)
+@api_view
+def get_version(event_type: str, version: str) -> Response:
+    request = bp.current_request
+    caller(request)
+    query(request, ())
+    return json_response(services().events.get_version(identifier(event_type, "event_type"), version_number(version)))
+
+
+@bp.route("/events/{event_type}", methods=["PUT"], authorizer=AUTHORIZER)
+@api_view
+def update_event(event_type: str) -> Response:
+    request = bp.current_request
+    team = caller(request)
+    query(request, ())
+    name = identifier(event_type, "event_type")
+    body = parse_body(request, EventUpdateRequest)
+    raw_match: str | None = request.headers.get("if-match") if request.headers else None
+    if_match: int | None = None
+    if raw_match is not None:
+        if not raw_match.strip('"').isdigit():
+            raise bad_request("invalid If-Match", FieldProblem("If-Match", "must be the event's revision number"))
+        if_match = int(raw_match.strip('"'))
+    return json_response(services().events.update(team, name, body, if_match))
+
+
+@bp.route("/events/{event_type}", methods=["DELETE"], authorizer=AUTHORIZER)
+@api_view
+def delete_event(event_type: str) -> Response:
+    request = bp.current_request
+    team = caller(request)
+    params = query(request, ("force",))
+    name = identifier(event_type, "event_type")
+    return json_response(services().events.delete(team, name, None, flag(params, "force")))
+
+
+@bp.route("/events/{event_type}/versions/{version}", methods=["DELETE"], authorizer=AUTHORIZER)
+@api_view
+def delete_version(event_type: str, version: str) -> Response:
+    request = bp.current_request
+    team = caller(request)
+    params = query(request, ("force",))
+    name = identifier(event_type, "event_type")
+    return json_response(services().events.delete(team, name, version_number(version), flag(params, "force")))

@@ -1,0 +1,1 @@
+"""Portal logic: events, subscriptions, deployments; adapters are injected through ``Backend``."""

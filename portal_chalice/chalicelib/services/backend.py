@@ -1,0 +1,44 @@
+"""Everything a service needs from the outside world, injected once (tests pass fakes or moto clients)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from broker_contract.config import RuntimeConfig
+from broker_contract.names import BrokerNames
+from broker_contract.records import utc_now
+from chalicelib.aws.catalog import CatalogRepository
+from chalicelib.aws.registry import SchemaRegistry
+from chalicelib.aws.storage import ObjectStorage
+
+
+def random_hex() -> str:
+    return secrets.token_hex(8)
+
+
+@dataclass
+class Backend:
+    """Configuration, adapters, clock and id source shared by the services."""
+
+    config: RuntimeConfig
+    catalog: CatalogRepository
+    storage: ObjectStorage
+    registry: SchemaRegistry
+    clock: Callable[[], datetime] = utc_now
+    new_hex: Callable[[], str] = field(default=random_hex)
+
+    @property
+    def names(self) -> BrokerNames:
+        return BrokerNames(self.config.environment, self.config.region, self.config.account_id)
+
+    def deployment_id(self) -> str:
+        return f"dep-{self.new_hex()}"
+
+    def subscription_id(self) -> str:
+        return f"sub-{self.new_hex()}"
+
+    def intent_id(self) -> str:
+        return f"int-{self.new_hex()}"

@@ -1,0 +1,477 @@
+"""``/events`` through the Chalice test client over moto: success and failure of every endpoint."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from chalicelib.aws.catalog import serialize
+from chalicelib.container import Services
+from chalicelib.errors import ApiError
+from chalicelib.models import EventUpdateRequest
+from chalicelib.services.backend import Backend
+
+from broker_contract.catalog import component_key
+from broker_contract.models import DeploymentAction, ProducerDeployment
+from broker_contract.names import deployment_file_key, schema_backup_key
+from broker_contract.schemas import envelope_schema
+from tests.functional.portal.conftest import (
+    BILLING,
+    ORDER_DATA,
+    OTHER,
+    SHOP,
+    body,
+    create_event,
+    s3_json,
+    s3_keys,
+    subscribe,
+)
+
+pytestmark = pytest.mark.usefixtures("no_unhandled")
+
+
+def producer_files(backend: Backend) -> list[ProducerDeployment]:
+    bucket = backend.config.producer_bucket_name
+    return [ProducerDeployment.model_validate(s3_json(backend, bucket, key)) for key in s3_keys(backend, bucket)]
+
+
+# --- POST /events ------------------------------------------------------------------------------
+
+
+def test_create_stores_catalog_backup_registry_and_producer_file(client: Client, backend: Backend) -> None:
+    created = create_event(client)
+
+    deployment_id = created["deployment_id"]
+    assert created["version"] == 1
+    assert created["version_created"] is True
+    assert created["producer_endpoint_path"] == "/order-created/1"
+    assert created["schema"] == envelope_schema(ORDER_DATA, "order-created", 1)
+    assert created["event"]["owner"] == "shop-team"
+    assert created["event"]["revision"] == 1
+    # backup = source of truth
+    backup = s3_json(backend, backend.config.schema_bucket_name, schema_backup_key("order-created", 1))
+    assert backup["schema"] == created["schema"]
+    assert backup["data_schema"] == ORDER_DATA
+    assert backup["application"] == "shop"
+    # registry
+    assert backend.registry.schemas == {"order-created.v1": created["schema"]}  # type: ignore[attr-defined]
+    # deployment file, at the contract's key, with sequence 1 reserved on the component item
+    key = deployment_file_key("producer-order-created-v1", 1, deployment_id)
+    assert s3_keys(backend, backend.config.producer_bucket_name) == [key]
+    [deployment] = producer_files(backend)
+    assert deployment.deployment_id == deployment_id
+    assert deployment.action is DeploymentAction.DEPLOY
+    assert deployment.sequence == 1
+    assert deployment.requested_by == "shop-team"
+    assert deployment.event.application == "shop"
+    assert deployment.endpoint_path == "/order-created/1"
+    assert deployment.envelope_schema == created["schema"]
+    record = backend.catalog.get_deployment(deployment_id)
+    assert record is not None
+    assert (record.status.value, record.file_key, record.kind, record.sequence) == ("pending", key, "producer", 1)
+    component = backend.catalog.client.get_item(
+        TableName=backend.config.catalog_table_name, Key=serialize(component_key("producer-order-created-v1"))
+    )["Item"]
+    assert component["next_sequence"] == {"N": "1"}
+    assert backend.catalog.pending_intents() == []
+
+
+def test_create_sqs_event_has_no_endpoint_path(client: Client, backend: Backend) -> None:
+    created = create_event(client, connection_type="SQS")
+    assert created["producer_endpoint_path"] is None
+    [deployment] = producer_files(backend)
+    assert deployment.producer.connection_type.value == "SQS"
+
+
+def test_create_existing_event_type_is_409(client: Client, backend: Backend) -> None:
+    create_event(client)
+    response = client.http.post(
+        "/events",
+        headers=OTHER,
+        body=body({"application": "other", "event_type": "order-created", "connection_type": "SQS", "data": {}}),
+    )
+    assert response.status_code == 409
+    assert response.json_body["error"]["code"] == "conflict"
+    assert "exists already" in response.json_body["error"]["message"]
+    assert len(producer_files(backend)) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "rule_part"),
+    [
+        ({"type": "object", "properties": {"a": {"const": 1}}}, "data/properties/a/const", "draft-06"),
+        ({"type": "object", "if": {}}, "data/if", "draft-07"),
+        (
+            {"type": "object", "properties": {"n": {"type": "number", "exclusiveMinimum": 1}}},
+            "data/properties/n/exclusiveMinimum",
+            "boolean in draft-04",
+        ),
+        ({"type": "array"}, "data/type", "JSON object"),
+        ({"type": "object", "properties": {"a": {"type": "strin"}}}, "data/properties/a/type", "not valid draft-04"),
+        ({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"}, "data/$schema", "draft-04"),
+    ],
+)
+def test_create_refuses_schema_problems_naming_pointer_and_rule(
+    client: Client, backend: Backend, data: dict[str, Any], field: str, rule_part: str
+) -> None:
+    response = client.http.post(
+        "/events",
+        headers=SHOP,
+        body=body({"application": "shop", "event_type": "order-created", "connection_type": "HTTPS", "data": data}),
+    )
+    assert response.status_code == 400
+    [detail] = response.json_body["error"]["details"]
+    assert detail["field"] == field
+    assert rule_part in detail["rule"]
+    assert backend.catalog.get_event("order-created") is None
+    assert s3_keys(backend, backend.config.schema_bucket_name) == []
+
+
+VALID = {"application": "shop", "event_type": "order-created", "connection_type": "HTTPS", "data": ORDER_DATA}
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "rule_part"),
+    [
+        ("{not json", "body", "valid JSON"),
+        ("[1, 2]", "body", "JSON object"),
+        ("", "body", "JSON object"),
+        (json.dumps({**VALID, "colour": "red"}), "colour", "Extra inputs are not permitted"),
+        (json.dumps({**VALID, "event_type": "Order Created"}), "event_type", "should match pattern"),
+        (json.dumps({**VALID, "event_type": "a" * 49}), "event_type", "at most 48 characters"),
+        (json.dumps({**VALID, "application": 7}), "application", "valid string"),
+        (json.dumps({**VALID, "connection_type": "FTP"}), "connection_type", "'HTTPS' or 'SQS'"),
+        (json.dumps({**VALID, "data": "schema"}), "data", "valid dictionary"),
+        (json.dumps({k: v for k, v in VALID.items() if k != "data"}), "data", "Field required"),
+        (json.dumps({**VALID, "description": "x" * 1025}), "description", "at most 1024 characters"),
+    ],
+)
+def test_create_bad_input_is_400_with_field_and_rule(client: Client, raw: str, field: str, rule_part: str) -> None:
+    response = client.http.post("/events", headers=SHOP, body=raw)
+    assert response.status_code == 400
+    details = response.json_body["error"]["details"]
+    assert details[0]["field"] == field
+    assert rule_part in details[0]["rule"]
+
+
+def test_oversized_body_is_400(client: Client) -> None:
+    data = copy.deepcopy(ORDER_DATA)
+    data["description"] = "x" * (256 * 1024)
+    response = client.http.post("/events", headers=SHOP, body=body({**VALID, "data": data}))
+    assert response.status_code == 400
+    assert response.json_body["error"]["details"] == [{"field": "body", "rule": "must be at most 262144 bytes"}]
+
+
+def test_schema_over_the_registry_limit_is_400(client: Client) -> None:
+    data = copy.deepcopy(ORDER_DATA)
+    data["description"] = "x" * 100_000
+    response = client.http.post("/events", headers=SHOP, body=body({**VALID, "data": data}))
+    assert response.status_code == 400
+    assert response.json_body["error"]["details"] == [
+        {
+            "field": "data",
+            "rule": "the full event schema must be at most 100000 characters (schema registry limit)",
+        }
+    ]
+
+
+def test_unknown_query_parameter_is_400(client: Client) -> None:
+    response = client.http.post("/events?dry_run=1", headers=SHOP, body=body(VALID))
+    assert response.status_code == 400
+    assert response.json_body["error"]["details"][0]["field"] == "dry_run"
+
+
+# --- GET /events -------------------------------------------------------------------------------
+
+
+def test_list_pages_with_opaque_cursor(client: Client) -> None:
+    for index in range(5):
+        create_event(client, event_type=f"event-{index}", connection_type="SQS")
+    first = client.http.get("/events?limit=2", headers=BILLING).json_body
+    assert [item["event_type"] for item in first["items"]] == ["event-0", "event-1"]
+    second = client.http.get(f"/events?limit=2&cursor={first['next_cursor']}", headers=BILLING).json_body
+    assert [item["event_type"] for item in second["items"]] == ["event-2", "event-3"]
+    third = client.http.get(f"/events?limit=2&cursor={second['next_cursor']}", headers=BILLING).json_body
+    assert [item["event_type"] for item in third["items"]] == ["event-4"]
+    assert third["next_cursor"] is None
+    default = client.http.get("/events", headers=BILLING).json_body
+    assert len(default["items"]) == 5
+
+
+def test_list_filters_by_application_and_owner(client: Client) -> None:
+    create_event(client, event_type="order-created")
+    create_event(client, event_type="order-paid", application="payments")
+    create_event(client, event_type="stock-low", application="warehouse", headers=OTHER)
+    subscribe(client, headers=SHOP)  # the team index also holds subscriptions: they must not be listed
+    by_app = client.http.get("/events?application=payments", headers=SHOP).json_body
+    assert [item["event_type"] for item in by_app["items"]] == ["order-paid"]
+    by_owner = client.http.get("/events?owner=shop-team", headers=SHOP).json_body
+    assert [item["event_type"] for item in by_owner["items"]] == ["order-created", "order-paid"]
+    assert client.http.get("/events?owner=nobody", headers=SHOP).json_body == {"items": [], "next_cursor": None}
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=ten", "limit"),
+        ("cursor=!!!", "cursor"),
+        ("cursor=eyJ4IjogMX0", "cursor"),  # {"x": 1}
+        ("application=Shop%20App", "application"),
+        ("application=shop&owner=shop-team", "application"),
+        ("page=2", "page"),
+    ],
+)
+def test_list_bad_parameters_are_400(client: Client, query: str, field: str) -> None:
+    response = client.http.get(f"/events?{query}", headers=SHOP)
+    assert response.status_code == 400
+    assert response.json_body["error"]["details"][0]["field"] == field
+
+
+def test_cursor_of_another_listing_is_400(client: Client) -> None:
+    for index in range(3):
+        create_event(client, event_type=f"event-{index}")
+    cursor = client.http.get("/events?limit=1", headers=SHOP).json_body["next_cursor"]
+    response = client.http.get(f"/events?owner=shop-team&cursor={cursor}", headers=SHOP)
+    assert response.status_code == 400
+    assert response.json_body["error"]["details"] == [
+        {"field": "cursor", "rule": "belongs to a different listing or filter"}
+    ]
+
+
+# --- GET /events/{event_type} and versions ------------------------------------------------------
+
+
+def test_get_event_lists_versions_with_subscription_counts(client: Client) -> None:
+    create_event(client)
+    subscribe(client)
+    subscribe(client, target_unit="finance")
+    detail = client.http.get("/events/order-created", headers=OTHER).json_body
+    assert detail["event_type"] == "order-created"
+    assert [(v["version"], v["subscription_count"]) for v in detail["versions"]] == [(1, 2)]
+    assert detail["versions"][0]["producer_endpoint_path"] == "/order-created/1"
+
+
+def test_get_version_returns_full_schema(client: Client) -> None:
+    create_event(client)
+    detail = client.http.get("/events/order-created/versions/1", headers=OTHER).json_body
+    assert detail["schema"] == envelope_schema(ORDER_DATA, "order-created", 1)
+    assert detail["data_schema"] == ORDER_DATA
+    assert detail["detail_type"] == "order-created.1"
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/events/nothing-here", 404),
+        ("/events/order-created/versions/2", 404),
+        ("/events/nothing-here/versions/1", 404),
+        ("/events/Bad%20Name", 400),
+        ("/events/order-created/versions/one", 400),
+        ("/events/order-created/versions/0", 400),
+    ],
+)
+def test_get_unknown_or_malformed(client: Client, path: str, status: int) -> None:
+    create_event(client)
+    response = client.http.get(path, headers=SHOP)
+    assert response.status_code == status
+    assert response.json_body["error"]["code"] == {404: "not_found", 400: "bad_request"}[status]
+
+
+# --- PUT /events/{event_type} --------------------------------------------------------------------
+
+
+def test_description_only_change_keeps_the_version(client: Client, backend: Backend) -> None:
+    create_event(client)
+    response = client.http.put("/events/order-created", headers=SHOP, body=body({"description": "Orders, placed"}))
+    assert response.status_code == 200
+    assert response.json_body["version"] == 1
+    assert response.json_body["version_created"] is False
+    assert response.json_body["deployment_id"] is None
+    assert response.json_body["event"]["description"] == "Orders, placed"
+    assert response.json_body["event"]["revision"] == 2
+    assert len(producer_files(backend)) == 1
+
+
+def test_same_schema_is_not_a_new_version(client: Client) -> None:
+    create_event(client)
+    response = client.http.put("/events/order-created", headers=SHOP, body=body({"data": ORDER_DATA}))
+    assert response.json_body["version_created"] is False
+
+
+def test_compatible_schema_change_creates_next_version(client: Client, backend: Backend) -> None:
+    create_event(client)
+    data = copy.deepcopy(ORDER_DATA)
+    data["properties"]["note"] = {"type": "string"}
+    response = client.http.put("/events/order-created", headers=SHOP, body=body({"data": data}))
+    assert response.status_code == 200
+    change = response.json_body
+    assert (change["version"], change["version_created"], change["backward_compatible"]) == (2, True, True)
+    assert change["compatibility_problems"] == []
+    assert change["producer_endpoint_path"] == "/order-created/2"
+    assert change["event"]["latest_version"] == 2
+    files = {(item.event.version, item.sequence) for item in producer_files(backend)}
+    assert files == {(1, 1), (2, 1)}
+    assert (
+        s3_json(backend, backend.config.schema_bucket_name, schema_backup_key("order-created", 2))["data_schema"]
+        == data
+    )
+    versions = client.http.get("/events/order-created", headers=SHOP).json_body["versions"]
+    assert [(v["version"], v["backward_compatible"]) for v in versions] == [(1, None), (2, True)]
+
+
+def test_incompatible_schema_change_reports_reasons(client: Client) -> None:
+    create_event(client)
+    data = copy.deepcopy(ORDER_DATA)
+    del data["properties"]["customer"]
+    data["required"] = ["order_id", "amount", "currency"]
+    data["properties"]["amount"] = {"type": "string"}
+    data["properties"]["currency"]["enum"] = ["EUR"]
+    data["additionalProperties"] = False
+    change = client.http.put("/events/order-created", headers=SHOP, body=body({"data": data})).json_body
+    assert change["backward_compatible"] is False
+    assert change["compatibility_problems"] == [
+        "additionalProperties tightened at /: unknown fields are now refused",
+        "newly required field: /currency",
+        "type changed at /amount: ['number'] -> ['string']",
+        "enum narrowed at /currency: ['USD'] no longer allowed",
+        "field removed: /customer",
+    ]
+
+
+def test_update_by_another_team_is_403_and_unknown_is_404(client: Client) -> None:
+    create_event(client)
+    forbidden = client.http.put("/events/order-created", headers=OTHER, body=body({"description": "mine"}))
+    assert forbidden.status_code == 403
+    assert "owned by team shop-team" in forbidden.json_body["error"]["message"]
+    missing = client.http.put("/events/nothing", headers=SHOP, body=body({"description": "x"}))
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [({}, "body"), ({"data": {"type": "object", "if": {}}}, "data/if"), ({"owner": "me"}, "owner")],
+)
+def test_update_bad_input_is_400(client: Client, payload: dict[str, Any], field: str) -> None:
+    create_event(client)
+    response = client.http.put("/events/order-created", headers=SHOP, body=body(payload))
+    assert response.status_code == 400
+    assert response.json_body["error"]["details"][0]["field"] == field
+
+
+def test_if_match_with_a_stale_revision_is_409(client: Client) -> None:
+    create_event(client)
+    headers = {**SHOP, "If-Match": "1"}
+    assert client.http.put("/events/order-created", headers=headers, body=body({"description": "a"})).status_code == 200
+    stale = client.http.put("/events/order-created", headers=headers, body=body({"description": "b"}))
+    assert stale.status_code == 409
+    assert "revision 2, not 1" in stale.json_body["error"]["message"]
+
+
+def test_concurrent_updates_never_lose_one_another(
+    client: Client, services: Services, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two writers read revision 1; the second to commit loses with 409, the first's version survives."""
+    create_event(client)
+    stale = backend.catalog.get_event("order-created")
+    first = copy.deepcopy(ORDER_DATA)
+    first["properties"]["first"] = {"type": "string"}
+    second = copy.deepcopy(ORDER_DATA)
+    second["properties"]["second"] = {"type": "string"}
+    assert services.events.update("shop-team", "order-created", EventUpdateRequest(data=first), None).version == 2
+    monkeypatch.setattr(backend.catalog, "get_event", lambda event_type: stale)  # the loser read before the winner
+    with pytest.raises(ApiError) as lost:
+        services.events.update("shop-team", "order-created", EventUpdateRequest(data=second), None)
+    assert lost.value.status == 409
+    monkeypatch.undo()
+    detail = client.http.get("/events/order-created/versions/2", headers=SHOP).json_body
+    assert "first" in detail["data_schema"]["properties"]
+    assert client.http.get("/events/order-created/versions/3", headers=SHOP).status_code == 404
+    assert backend.catalog.pending_intents() == []
+
+
+# --- DELETE --------------------------------------------------------------------------------------
+
+
+def test_delete_with_subscriptions_is_409_unless_forced(client: Client, backend: Backend) -> None:
+    create_event(client)
+    sub = subscribe(client)
+    blocked = client.http.delete("/events/order-created", headers=SHOP)
+    assert blocked.status_code == 409
+    assert sub["subscription_id"] in blocked.json_body["error"]["message"]
+
+    forced = client.http.delete("/events/order-created?force=true", headers=SHOP)
+    assert forced.status_code == 200
+    removal = forced.json_body
+    assert removal["versions"] == [1]
+    assert removal["removed_subscriptions"] == [sub["subscription_id"]]
+    assert client.http.get("/events/order-created", headers=SHOP).status_code == 404
+    assert client.http.get(f"/subscriptions/{sub['subscription_id']}", headers=BILLING).status_code == 404
+    # teardown files: the consumer, then the producer
+    consumer_bucket = backend.config.consumer_bucket_name
+    consumer_destroy = [
+        s3_json(backend, consumer_bucket, key)
+        for key in s3_keys(backend, consumer_bucket)
+        if s3_json(backend, consumer_bucket, key)["action"] == "destroy"
+    ]
+    assert [(item["subscription_id"], item["sequence"]) for item in consumer_destroy] == [(sub["subscription_id"], 2)]
+    producer = sorted((item.sequence, item.action.value) for item in producer_files(backend))
+    assert producer == [(1, "deploy"), (2, "destroy")]
+    assert removal["deployment_ids"] == [consumer_destroy[0]["deployment_id"], producer_files(backend)[1].deployment_id]
+    assert s3_keys(backend, backend.config.schema_bucket_name) == []
+    assert backend.registry.schemas == {}  # type: ignore[attr-defined]
+    assert client.http.get("/events", headers=SHOP).json_body["items"] == []
+
+
+def test_delete_without_subscriptions(client: Client, backend: Backend) -> None:
+    create_event(client)
+    response = client.http.delete("/events/order-created", headers=SHOP)
+    assert response.status_code == 200
+    assert response.json_body["removed_subscriptions"] == []
+    assert [item.action.value for item in producer_files(backend)] == ["deploy", "destroy"]
+
+
+def test_delete_one_version(client: Client, backend: Backend) -> None:
+    create_event(client)
+    data = copy.deepcopy(ORDER_DATA)
+    data["properties"]["note"] = {"type": "string"}
+    client.http.put("/events/order-created", headers=SHOP, body=body({"data": data}))
+    subscribe(client, version=2)
+    assert client.http.delete("/events/order-created/versions/2", headers=SHOP).status_code == 409
+    response = client.http.delete("/events/order-created/versions/2?force=true", headers=SHOP)
+    assert response.status_code == 200
+    assert response.json_body["versions"] == [2]
+    detail = client.http.get("/events/order-created", headers=SHOP).json_body
+    assert [v["version"] for v in detail["versions"]] == [1]
+    assert detail["latest_version"] == 1
+    assert s3_keys(backend, backend.config.schema_bucket_name) == [schema_backup_key("order-created", 1)]
+    destroyed = [item for item in producer_files(backend) if item.action is DeploymentAction.DESTROY]
+    assert [(item.event.version, item.sequence) for item in destroyed] == [(2, 2)]
+
+
+def test_delete_the_only_version_is_409(client: Client) -> None:
+    create_event(client)
+    response = client.http.delete("/events/order-created/versions/1", headers=SHOP)
+    assert response.status_code == 409
+    assert "delete the event type instead" in response.json_body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/events/order-created", OTHER, 403),
+        ("/events/order-created/versions/1", OTHER, 403),
+        ("/events/nothing", SHOP, 404),
+        ("/events/order-created/versions/7", SHOP, 404),
+        ("/events/order-created?force=yes", SHOP, 400),
+        ("/events/order-created?cascade=true", SHOP, 400),
+    ],
+)
+def test_delete_refusals(client: Client, path: str, headers: dict[str, str], status: int) -> None:
+    create_event(client)
+    assert client.http.delete(path, headers=headers).status_code == status
+    assert client.http.get("/events/order-created", headers=SHOP).status_code == 200

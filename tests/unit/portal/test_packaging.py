@@ -1,0 +1,41 @@
+"""Deployment configuration: the Chalice stages and their filling from the broker stack's outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from broker_contract.config import RuntimeConfig
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_stages_carry_every_runtime_variable() -> None:
+    document = json.loads((ROOT / "portal_chalice/.chalice/config.json").read_text())
+    assert set(document["stages"]) == {"dev", "prod", "local"}
+    expected = {f"BROKER_{name.upper()}" for name in RuntimeConfig.output_names()}
+    for stage in ("dev", "prod"):
+        assert expected <= set(document["stages"][stage]["environment_variables"])
+
+
+def test_local_stage_leaves_infrastructure_to_the_launcher() -> None:
+    # chalice local lets the stage's variables win over the process environment, so the local stage must not
+    # pin any resource name: local mode passes the ones it provisioned in moto_server.
+    document = json.loads((ROOT / "portal_chalice/.chalice/config.json").read_text())
+    local = document["stages"]["local"]["environment_variables"]
+    assert local == {"BROKER_PORTAL_AUTH": "token", "BROKER_SCHEMA_REGISTRY_MODE": "local"}
+
+
+def test_manage_command_runs_from_the_portal_directory() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "chalicelib.manage", "--help"],
+        cwd=ROOT / "portal_chalice",
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "{reconcile,rebuild-registry}" in result.stdout

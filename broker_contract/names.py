@@ -316,6 +316,14 @@ class BrokerNames:
         return fit(f"{self.prefix}-portal", IAM_ROLE)
 
     @property
+    def portal_user_pool(self) -> str:
+        return f"{self.prefix}-portal-users"
+
+    @property
+    def portal_user_pool_client(self) -> str:
+        return f"{self.prefix}-portal"
+
+    @property
     def kms_key_alias(self) -> str:
         return f"alias/{self.prefix}"
 

@@ -18,6 +18,18 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_archive import CloudwatchEventArc
 from cdktf_cdktf_provider_aws.cloudwatch_event_bus import CloudwatchEventBus
 from cdktf_cdktf_provider_aws.cloudwatch_event_bus_policy import CloudwatchEventBusPolicy
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.cognito_user_pool import (
+    CognitoUserPool,
+    CognitoUserPoolAdminCreateUserConfig,
+    CognitoUserPoolPasswordPolicy,
+    CognitoUserPoolSchema,
+    CognitoUserPoolSchemaStringAttributeConstraints,
+    CognitoUserPoolSoftwareTokenMfaConfiguration,
+)
+from cdktf_cdktf_provider_aws.cognito_user_pool_client import (
+    CognitoUserPoolClient,
+    CognitoUserPoolClientTokenValidityUnits,
+)
 from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTable,
     DynamodbTableAttribute,
@@ -217,6 +229,57 @@ class BrokerStack(TerraformStack):
             "schema-registry",
             name=names.schema_registry,
             description="JSON Schemas of every event version published on the broker",
+        )
+
+        # --- portal users -------------------------------------------------------------------
+        # Platform admins create the users and set their team; the portal reads it from the token's
+        # custom:team claim, so the attribute is immutable and the client may read but never write it.
+        self.portal_user_pool = CognitoUserPool(
+            self,
+            "portal-users",
+            name=names.portal_user_pool,
+            deletion_protection="ACTIVE",
+            admin_create_user_config=CognitoUserPoolAdminCreateUserConfig(allow_admin_create_user_only=True),
+            auto_verified_attributes=["email"],
+            username_attributes=["email"],
+            mfa_configuration="OPTIONAL",
+            software_token_mfa_configuration=CognitoUserPoolSoftwareTokenMfaConfiguration(enabled=True),
+            password_policy=CognitoUserPoolPasswordPolicy(
+                minimum_length=14,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_numbers=True,
+                require_symbols=True,
+                temporary_password_validity_days=3,
+            ),
+            schema=[
+                CognitoUserPoolSchema(
+                    name="team",
+                    attribute_data_type="String",
+                    mutable=False,
+                    required=False,
+                    string_attribute_constraints=CognitoUserPoolSchemaStringAttributeConstraints(
+                        min_length="1", max_length="48"
+                    ),
+                )
+            ],
+        )
+        self.portal_user_pool_client = CognitoUserPoolClient(
+            self,
+            "portal-client",
+            name=names.portal_user_pool_client,
+            user_pool_id=self.portal_user_pool.id,
+            generate_secret=False,
+            explicit_auth_flows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            prevent_user_existence_errors="ENABLED",
+            read_attributes=["email", "custom:team"],
+            write_attributes=["email"],
+            access_token_validity=1,
+            id_token_validity=1,
+            # units of the validity periods above, not token values
+            token_validity_units=[
+                CognitoUserPoolClientTokenValidityUnits(access_token="hours", id_token="hours")  # noqa: S106
+            ],
         )
 
         # --- buckets ------------------------------------------------------------------------
@@ -508,6 +571,8 @@ class BrokerStack(TerraformStack):
             "generator_function_name": self.generator_function.function_name,
             "schema_registry_arn": self.schema_registry.arn,
             "kms_key_arn": key_arn,
+            "portal_user_pool_arn": self.portal_user_pool.arn,
+            "portal_user_pool_client_id": self.portal_user_pool_client.id,
         }
         for name, value in extras.items():
             TerraformOutput(self, name, value=value)

@@ -24,6 +24,7 @@ from cdktf_stacks.app import BROKER_STACK
 
 DEFAULT_CHALICE_CONFIG = Path(__file__).resolve().parent.parent / "portal_chalice" / ".chalice" / "config.json"
 PORTAL_ROLE_OUTPUT = "portal_role_arn"
+USER_POOL_OUTPUT = "portal_user_pool_arn"
 
 
 class OutputsError(ValueError):
@@ -54,7 +55,12 @@ def chalice_stage_settings(outputs: Mapping[str, Any]) -> dict[str, Any]:
     role_arn = outputs.get(PORTAL_ROLE_OUTPUT)
     if not isinstance(role_arn, str) or not role_arn.startswith("arn:"):
         raise OutputsError(f"broker output {PORTAL_ROLE_OUTPUT!r} must be the portal role's ARN, got {role_arn!r}")
-    return {"environment_variables": runtime.to_env(), "iam_role_arn": role_arn, "manage_iam_role": False}
+    variables = runtime.to_env()
+    user_pool_arn = outputs.get(USER_POOL_OUTPUT)
+    if isinstance(user_pool_arn, str) and user_pool_arn.startswith("arn:"):
+        # the broker stack's user pool authenticates the portal's users; their team is a claim of the pool
+        variables |= {"BROKER_PORTAL_AUTH": "cognito", "BROKER_PORTAL_USER_POOL_ARN": user_pool_arn}
+    return {"environment_variables": variables, "iam_role_arn": role_arn, "manage_iam_role": False}
 
 
 def merge_stage(config: Mapping[str, Any], stage: str, settings: Mapping[str, Any]) -> dict[str, Any]:

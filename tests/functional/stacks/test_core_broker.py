@@ -25,6 +25,8 @@ EXTRA_OUTPUTS = {
     "generator_function_name",
     "schema_registry_arn",
     "kms_key_arn",
+    "portal_user_pool_arn",
+    "portal_user_pool_client_id",
 }
 DEPLOYMENT_BUCKETS = (NAMES.producer_bucket, NAMES.consumer_bucket)
 ALL_BUCKETS = (NAMES.schema_bucket, *DEPLOYMENT_BUCKETS, NAMES.artifact_bucket)
@@ -557,3 +559,22 @@ def test_outputs_are_the_runtime_config_fields_and_the_extras(core: Core) -> Non
     assert core.broker["output"]["state_bucket_name"] == {"value": NAMES.state_bucket}
     (stage_id,) = resources(core.broker, "aws_api_gateway_stage")
     assert core.broker["output"]["producer_api_url"] == {"value": ref("aws_api_gateway_stage", stage_id, "invoke_url")}
+
+
+def test_portal_users_carry_an_immutable_team_the_portal_can_read_but_not_write(core: Core) -> None:
+    (pool,) = core.broker["resource"]["aws_cognito_user_pool"].values()
+    assert pool["name"] == NAMES.portal_user_pool
+    assert pool["admin_create_user_config"] == {"allow_admin_create_user_only": True}
+    assert pool["schema"] == [
+        {
+            "attribute_data_type": "String",
+            "mutable": False,
+            "name": "team",
+            "required": False,
+            "string_attribute_constraints": {"max_length": "48", "min_length": "1"},
+        }
+    ]
+    (client,) = core.broker["resource"]["aws_cognito_user_pool_client"].values()
+    assert client["read_attributes"] == ["email", "custom:team"]
+    assert client["write_attributes"] == ["email"]
+    assert client["generate_secret"] is False

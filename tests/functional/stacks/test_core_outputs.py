@@ -102,3 +102,10 @@ def test_missing_output_is_named_and_nothing_is_written(tmp_path: Path, capsys: 
 def test_portal_role_must_be_an_arn() -> None:
     with pytest.raises(OutputsError, match="'portal_role_arn' must be the portal role's ARN, got None"):
         chalice_stage_settings(runtime_outputs())
+
+
+def test_the_broker_user_pool_becomes_the_portal_authorizer(tmp_path: Path) -> None:
+    pool = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Abc"
+    outputs: dict[str, Any] = {**runtime_outputs(), "portal_role_arn": PORTAL_ROLE, "portal_user_pool_arn": pool}
+    variables = chalice_stage_settings(outputs)["environment_variables"]
+    assert (variables["BROKER_PORTAL_AUTH"], variables["BROKER_PORTAL_USER_POOL_ARN"]) == ("cognito", pool)

@@ -13,13 +13,10 @@ import importlib
 import json
 import logging
 import os
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -41,8 +38,6 @@ from local_mode.terraform import TerraformDecision, decide
 log = logging.getLogger(__name__)
 
 PORTAL_DIR = REPO / "portal_chalice"
-#: generator worker option that stops every deployment at ``synthesized`` (no terraform run)
-WORKER_NO_TERRAFORM_OPTION = "--no-terraform"
 
 
 class NodeMissingError(RuntimeError):
@@ -231,27 +226,11 @@ class LocalBroker:
         )
         self.report(f"portal ({kind}) answering on {self.portal_url} ({time.monotonic() - started:.1f} s)")
 
-    def worker_supports(self, option: str) -> bool:
-        """True when ``python -m generator worker --help`` lists ``option``."""
-        completed = subprocess.run(
-            [self.settings.python, "-m", "generator", "worker", "--help"],
-            cwd=REPO,
-            env=self._base_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        return option in completed.stdout
-
-    def worker_env(self, runtime: RuntimeConfig, no_terraform_option: bool) -> dict[str, str]:
+    def worker_env(self, runtime: RuntimeConfig) -> dict[str, str]:
         env = self.portal_env(runtime)
         work_root = self.settings.workdir / "generator"
         work_root.mkdir(parents=True, exist_ok=True)
         env["BROKER_GENERATOR_WORK_ROOT"] = str(work_root)
-        if not self.terraform.usable and not no_terraform_option:
-            # the worker has no option to skip terraform: hide the binary from it instead
-            env["PATH"] = path_without("terraform", env.get("PATH", ""), self.settings.workdir / "path")
         return env
 
     def worker_command(self, runtime: RuntimeConfig) -> list[str]:
@@ -264,15 +243,15 @@ class LocalBroker:
             runtime.generator_queue_url,
             "--endpoint-url",
             self.moto_url,
+            "--terraform",
+            # 'off' stops every deployment at synthesized: a terraform that cannot get the AWS provider would fail
+            self.terraform.binary if self.terraform.usable and self.terraform.binary else "off",
         ]
         return command
 
     def _start_worker(self, runtime: RuntimeConfig) -> None:
         command = self.worker_command(runtime)
-        option = not self.terraform.usable and self.worker_supports(WORKER_NO_TERRAFORM_OPTION)
-        if option:
-            command.append(WORKER_NO_TERRAFORM_OPTION)
-        env = self.worker_env(runtime, option)
+        env = self.worker_env(runtime)
         managed = self.supervisor.start("generator", command, env, cwd=REPO)
         self.processes["generator"] = managed
         time.sleep(0.5)
@@ -280,22 +259,3 @@ class LocalBroker:
             raise StartupError(f"the generator worker exited at start:\n{managed.log_tail()}")
         mode = "runs terraform" if self.terraform.usable else "stops at 'synthesized'"
         self.report(f"generator worker polling the deployment queue; {mode} ({self.terraform.reason})")
-
-
-def path_without(program: str, path: str, shadow_root: Path) -> str:
-    """``path`` where every directory holding ``program`` is replaced by a copy of links to its other files."""
-    entries = []
-    for index, entry in enumerate(path.split(os.pathsep)):
-        directory = Path(entry)
-        if not (directory / program).exists():
-            entries.append(entry)
-            continue
-        shadow = shadow_root / str(index)
-        if shadow.exists():
-            shutil.rmtree(shadow)
-        shadow.mkdir(parents=True)
-        for item in directory.iterdir():
-            if item.name != program:
-                (shadow / item.name).symlink_to(item)
-        entries.append(str(shadow))
-    return os.pathsep.join(entries)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -12,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from broker_contract.config import RuntimeConfig
 from local_mode import __main__ as cli
-from local_mode.broker import path_without
+from local_mode.broker import LocalBroker
 from local_mode.processes import PortInUseError, Supervisor, check_ports, free_port, group_members, port_is_free
 from local_mode.settings import LocalSettings, SettingsError
 from local_mode.summary import describe, reached, rules, schema_outline
-from local_mode.terraform import decide
+from local_mode.terraform import TerraformDecision, decide
 
 pytestmark = pytest.mark.xdist_group("e2e")
 REPO = Path(__file__).resolve().parents[2]
@@ -219,15 +219,17 @@ def test_schema_outline_lists_data_fields_and_marks_required_ones() -> None:
     assert schema_outline(schema) == "data{a*:string, b:?}"
 
 
-def test_a_worker_without_a_no_terraform_option_gets_a_path_without_terraform(tmp_path: Path) -> None:
-    tools = tmp_path / "tools"
-    tools.mkdir()
-    for name in ("terraform", "node"):
-        (tools / name).write_text("#!/bin/sh\n")
-        (tools / name).chmod(0o755)
-    other = tmp_path / "other"
-    other.mkdir()
-    path = path_without("terraform", f"{tools}{os.pathsep}{other}", tmp_path / "shadow")
-    assert path == f"{tmp_path / 'shadow' / '0'}{os.pathsep}{other}"
-    assert shutil.which("terraform", path=path) is None
-    assert shutil.which("node", path=path) == str(tmp_path / "shadow" / "0" / "node")
+@pytest.mark.parametrize(
+    ("decision", "expected"),
+    [
+        (TerraformDecision(False, "no offline AWS provider"), "off"),
+        (TerraformDecision(True, "forced", binary="/opt/tf/terraform"), "/opt/tf/terraform"),
+    ],
+)
+def test_the_worker_runs_terraform_only_when_it_is_usable(
+    tmp_path: Path, decision: TerraformDecision, expected: str
+) -> None:
+    broker = LocalBroker(LocalSettings(workdir=tmp_path, terraform=decision))
+    runtime = RuntimeConfig.model_validate({name: f"x-{name}" for name in RuntimeConfig.output_names()})
+    command = broker.worker_command(runtime)
+    assert command[command.index("--terraform") + 1] == expected

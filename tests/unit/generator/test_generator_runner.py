@@ -96,7 +96,7 @@ def test_timeout_is_an_error(tmp_path: Path, workdir: Path) -> None:
 def test_directory_without_stack_is_refused_before_running(tmp_path: Path) -> None:
     runner = TerraformRunner(str(executable(tmp_path, "terraform", RECORDER)), environ={})
 
-    with pytest.raises(TerraformError, match="no cdk.tf.json in"):
+    with pytest.raises(TerraformError, match=r"no cdk\.tf\.json in"):
         runner.init(tmp_path)
 
 
@@ -119,3 +119,8 @@ def test_binary_on_path_is_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 def test_tail_marks_cut_text() -> None:
     assert tail("  short  ") == "short"
     assert tail("abcdef", limit=3) == "...def"
+
+
+def test_disabled_runner_is_never_available(tmp_path: Path) -> None:
+    binary = executable(tmp_path, "terraform", RECORDER)
+    assert TerraformRunner(str(binary), enabled=False).available is False

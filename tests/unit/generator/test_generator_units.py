@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,7 +119,11 @@ def test_invalid_file_reasons_name_the_field_and_keep_the_id() -> None:
     ("body", "reason", "deployment_id"),
     [
         (b"{", "not a JSON document", None),
-        (b'{"kind": "robot", "deployment_id": "dep-00000000000000ff"}', "invalid deployment file: ", "dep-00000000000000ff"),
+        (
+            b'{"kind": "robot", "deployment_id": "dep-00000000000000ff"}',
+            "invalid deployment file: ",
+            "dep-00000000000000ff",
+        ),
         (b'{"kind": "consumer", "deployment_id": "../etc"}', "invalid deployment file: deployment_id: String", None),
     ],
 )
@@ -215,7 +221,7 @@ def test_dockerfile_pins_terraform_provider_and_base() -> None:
     assert re.search(r"^FROM public\.ecr\.aws/lambda/python:3\.11$", text, re.M)
     assert re.search(r"^ARG TERRAFORM_VERSION=1\.11\.4$", text, re.M)
     assert re.search(r"^ARG AWS_PROVIDER_VERSION=6\.25\.0$", text, re.M)
-    assert 'sha256sum -c -' in text and "ARG TERRAFORM_SHA256" in text
+    assert "sha256sum -c -" in text and "ARG TERRAFORM_SHA256" in text
     assert "terraform -chdir=/tmp/mirror providers mirror" in text
     assert "filesystem_mirror" in text and "TF_CLI_CONFIG_FILE" in text
     assert "pip install --no-cache-dir -c ${LAMBDA_TASK_ROOT}/src/requirements.lock" in text
@@ -223,3 +229,12 @@ def test_dockerfile_pins_terraform_provider_and_base() -> None:
     # the provider version in the image is the one the Python bindings were generated for
     lock = (REPO / "requirements.lock").read_text()
     assert "cdktf-cdktf-provider-aws==21.22.1" in lock
+
+
+def test_handler_module_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, generator.handler; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'cdktf', 'jsii', 'constructs'}))"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "[]"

@@ -1,0 +1,193 @@
+"""Command line of the generator.
+
+``python -m generator synth <deployment.json> --out <dir>`` synthesizes one deployment file offline
+and prints the path of the written ``cdk.tf.json``. ``python -m generator worker --queue-url URL``
+long-polls the generator queue and runs the Lambda's logic (local mode, ``make demo``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from broker_contract.config import RuntimeConfig
+from generator.settings import ENDPOINT_URL_VARIABLE
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad input on the command line: reported in one line, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m generator", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    synth = commands.add_parser(
+        "synth",
+        help="synthesize one deployment file into <out>/stacks/<stack>/cdk.tf.json, without AWS",
+        description=(
+            "Synthesize one deployment file offline. The run-time configuration comes from the BROKER_* "
+            "environment variables when all are set; otherwise it is derived from config/<environment>.json "
+            "with placeholder ids (API id, root resource id, queue URL): fine to read, not to apply."
+        ),
+    )
+    synth.add_argument("deployment", type=Path, help="deployment file (JSON)")
+    synth.add_argument("--out", type=Path, required=True, help="output directory")
+    synth.add_argument("--environment", default="dev", help="environment for placeholder configuration (dev)")
+    synth.add_argument("--endpoint-url", default=None, help="point provider and backend at this endpoint")
+    prepare = commands.add_parser(
+        "prepare",
+        help="build the lazy AWS provider package and warm the jsii caches (container image build)",
+        description=(
+            "Build the lazy copy of the AWS provider's jsii package, synthesize one example of each kind, and wait "
+            "until the jsii kernel has indexed the copy, so later cold starts load it in a fraction of a second."
+        ),
+    )
+    prepare.add_argument("--wait-seconds", type=float, default=120.0, help="longest wait for the jsii index")
+    worker = commands.add_parser(
+        "worker",
+        help="long-poll the generator queue and process deployment files (local mode)",
+        description=(
+            "Receive S3 notifications from the generator queue and process them like the Lambda does. "
+            f"Needs the BROKER_* run-time configuration. Stops on SIGINT/SIGTERM. {ENDPOINT_URL_VARIABLE} or "
+            "--endpoint-url points every AWS client at a local endpoint."
+        ),
+    )
+    worker.add_argument("--queue-url", required=True, help="URL of the generator queue")
+    worker.add_argument("--endpoint-url", default=None, help="AWS endpoint (moto_server in local mode)")
+    worker.add_argument("--wait-seconds", type=int, default=2, help="long-poll wait per receive (0-20)")
+    worker.add_argument("--once", action="store_true", help="stop after the queue was found empty once")
+    worker.add_argument(
+        "--terraform",
+        default="auto",
+        help="'auto': terraform on the PATH if any; 'off': stop every deployment at synthesized; or a path",
+    )
+    return parser
+
+
+def synth_command(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from generator.service import InvalidDeploymentFile, parse_deployment_file  # noqa: PLC0415
+    from generator.settings import runtime_or_placeholder  # noqa: PLC0415
+
+    try:
+        body = args.deployment.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {args.deployment}: {error.strerror}") from error
+    try:
+        deployment = parse_deployment_file(body)
+        runtime, _ = runtime_or_placeholder(args.environment)
+    except InvalidDeploymentFile as error:
+        raise UsageError(f"{args.deployment}: {error.reason}") from error
+    except (ValidationError, ValueError) as error:
+        raise UsageError(f"configuration: {str(error).splitlines()[0]}") from error
+    from generator.synth import CdktfSynthesizer  # noqa: PLC0415
+
+    stack = CdktfSynthesizer(endpoint_url=args.endpoint_url).synthesize(deployment, runtime, args.out)
+    print(stack.file)
+    return 0
+
+
+def prepare_command(args: argparse.Namespace) -> int:
+    import tempfile  # noqa: PLC0415
+
+    from broker_contract.examples import examples  # noqa: PLC0415
+    from generator.jsii_provider import lazy_tarball, wait_for_runtime_index  # noqa: PLC0415
+    from generator.settings import placeholder_runtime  # noqa: PLC0415
+    from generator.synth import CdktfSynthesizer  # noqa: PLC0415
+
+    path, version = lazy_tarball()
+    synthesizer = CdktfSynthesizer()
+    runtime = placeholder_runtime("dev")
+    with tempfile.TemporaryDirectory() as out:
+        for name, deployment in examples().items():
+            synthesizer.synthesize(deployment, runtime, Path(out) / name)
+    if not wait_for_runtime_index(version, args.wait_seconds):
+        raise UsageError(f"the jsii kernel did not index {path} within {args.wait_seconds:g}s")
+    print(path)
+    return 0
+
+
+def worker_command(args: argparse.Namespace) -> int:
+    import boto3  # noqa: PLC0415
+
+    from generator.handler import build_service, handle_batch  # noqa: PLC0415
+
+    if not 0 <= args.wait_seconds <= 20:
+        raise UsageError("--wait-seconds must be between 0 and 20")
+    try:
+        runtime = RuntimeConfig.from_env()
+    except RuntimeError as error:
+        raise UsageError(str(error)) from error
+    endpoint_url = args.endpoint_url
+    if endpoint_url:
+        import os  # noqa: PLC0415
+
+        # the service reads the same variable, so its clients and the stacks use the same endpoint
+        os.environ[ENDPOINT_URL_VARIABLE] = endpoint_url
+    if args.terraform not in ("auto", "off") and not Path(args.terraform).is_file():
+        raise UsageError(f"--terraform: no file {args.terraform}")
+    service = build_service(runtime, endpoint_url=endpoint_url, terraform=args.terraform)
+    sqs = boto3.session.Session(region_name=runtime.region).client("sqs", endpoint_url=endpoint_url)
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        del frame
+        logging.getLogger(__name__).info("stopping after the current batch", extra={"signal": signum})
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    print(f"generator worker polling {args.queue_url}", flush=True)
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    while not stop.is_set():
+        try:
+            response = sqs.receive_message(
+                QueueUrl=args.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=args.wait_seconds
+            )
+        except (BotoCoreError, ClientError) as error:
+            # the local endpoint may restart; keep polling rather than dying mid-demo
+            logging.getLogger(__name__).warning("cannot receive from the queue: %s", error)
+            stop.wait(1.0)
+            continue
+        messages: list[dict[str, Any]] = response.get("Messages", [])
+        if not messages:
+            if args.once:
+                break
+            continue
+        event = {"Records": [{"messageId": m["MessageId"], "body": m["Body"]} for m in messages]}
+        retry = {item["itemIdentifier"] for item in handle_batch(service, event)["batchItemFailures"]}
+        for message in messages:
+            # retried messages stay: they come back after the visibility timeout, then go to the DLQ
+            if message["MessageId"] not in retry:
+                sqs.delete_message(QueueUrl=args.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; bad input exits 2 with one line on stderr, never a traceback."""
+    args = _parser().parse_args(argv)
+    level = logging.INFO if args.command == "worker" else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        if args.command == "synth":
+            return synth_command(args)
+        if args.command == "prepare":
+            return prepare_command(args)
+        return worker_command(args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

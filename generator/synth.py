@@ -1,0 +1,166 @@
+"""Turn one validated deployment into a synthesized Terraform directory (``cdk.tf.json``).
+
+The cdktf machinery (jsii kernel, Node.js child process, provider classes) costs seconds to start,
+so it is loaded on the first ``synthesize`` call and then reused by every later call in the same
+process: a warm Lambda pays it once. Each deployment still gets its own ``App`` and stack, so no
+construct of one deployment can leak into the next one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from broker_contract.config import RuntimeConfig
+from broker_contract.models import (
+    ApiKeyAuth,
+    BasicAuth,
+    ConsumerDeployment,
+    OAuthClientCredentials,
+    ProducerDeployment,
+)
+
+if TYPE_CHECKING:
+    from cdktf import App, TerraformStack
+
+logger = logging.getLogger(__name__)
+
+AnyDeployment = ProducerDeployment | ConsumerDeployment
+HttpsAuthReference = ApiKeyAuth | BasicAuth | OAuthClientCredentials
+
+#: ``build(app, deployment, runtime, endpoint_url) -> stack``: adds one component stack to ``app``
+StackBuild = Callable[["App", AnyDeployment, RuntimeConfig, "str | None"], "TerraformStack"]
+
+
+@dataclass(frozen=True)
+class ComponentHooks:
+    """What must happen around ``terraform apply`` for one component, beyond what Terraform does.
+
+    ``parent_resource_path``: API Gateway resource to create before apply (the stack looks it up).
+    ``redeploy_api_stage``: create a new deployment of the producer API stage after apply/destroy.
+    ``connection_name``/``auth``: EventBridge connection whose real credentials are copied from the
+    secret after apply, so secrets never reach the deployment file or the Terraform state.
+    ``instructions``: what the consumer's owner must do for events to arrive (queue policy, invoke permission).
+    """
+
+    parent_resource_path: str | None = None
+    redeploy_api_stage: bool = False
+    connection_name: str | None = None
+    auth: HttpsAuthReference | None = None
+    instructions: str | None = None
+
+
+HooksFor = Callable[[AnyDeployment, RuntimeConfig], ComponentHooks]
+
+
+@dataclass(frozen=True)
+class SynthesizedStack:
+    """A synthesized stack: ``directory`` holds ``cdk.tf.json`` and is where Terraform runs."""
+
+    name: str
+    directory: Path
+
+    @property
+    def file(self) -> Path:
+        return self.directory / "cdk.tf.json"
+
+
+def hooks_from_hints(hints: Any) -> ComponentHooks:
+    """Convert the components' post-apply hints into :class:`ComponentHooks` (decoupled from their class)."""
+    return ComponentHooks(
+        parent_resource_path=getattr(hints, "parent_resource_path", None),
+        redeploy_api_stage=bool(getattr(hints, "redeploy_api_stage", False)),
+        connection_name=getattr(hints, "connection_name", None),
+        auth=getattr(hints, "auth", None),
+        instructions=getattr(hints, "instructions", None) or getattr(hints, "queue_policy_instructions", None),
+    )
+
+
+def _component_build() -> StackBuild:
+    """The real builder, ``cdktf_stacks.components.build_component_stack``, imported on first use."""
+    from cdktf_stacks import components  # noqa: PLC0415  (heavy: loads jsii and provider classes)
+
+    def build(app: App, deployment: AnyDeployment, runtime: RuntimeConfig, endpoint_url: str | None) -> TerraformStack:
+        options = components.StackOptions(endpoint_url=endpoint_url)
+        return components.build_component_stack(app, deployment, runtime, options)
+
+    return build
+
+
+def _component_hooks(deployment: AnyDeployment, runtime: RuntimeConfig) -> ComponentHooks:
+    from cdktf_stacks import components  # noqa: PLC0415
+
+    return hooks_from_hints(components.post_apply_hints(deployment, runtime))
+
+
+class CdktfSynthesizer:
+    """Synthesizes component stacks with cdktf, loading cdktf lazily and keeping it loaded.
+
+    ``build``/``hooks_for`` default to ``cdktf_stacks.components``; tests inject small fakes.
+    ``endpoint_url`` points the AWS provider and the S3 backend at a local endpoint (local mode).
+    Thread-safe: the jsii kernel is a single child process, so synthesis is serialized.
+    """
+
+    def __init__(
+        self,
+        build: StackBuild | None = None,
+        hooks_for: HooksFor | None = None,
+        *,
+        endpoint_url: str | None = None,
+    ) -> None:
+        self._build = build
+        self._hooks_for = hooks_for
+        self.endpoint_url = endpoint_url
+        self._lock = threading.Lock()
+        self._app_class: type[App] | None = None
+
+    def warm_up(self) -> None:
+        """Load cdktf and the component builder now (otherwise done by the first ``synthesize``)."""
+        with self._lock:
+            self._load()
+
+    def _load(self) -> tuple[type[App], StackBuild]:
+        if self._app_class is None or self._build is None:
+            started = time.monotonic()
+            # ``modules`` switches the AWS provider to per-resource imports; it must load before any cdktf class
+            importlib.import_module("modules")
+            from generator.jsii_provider import preload_lazy_provider  # noqa: PLC0415
+
+            preload_lazy_provider()
+            from cdktf import App  # noqa: PLC0415
+
+            if self._build is None:
+                self._build = _component_build()
+            self._app_class = App
+            logger.info("cdktf loaded", extra={"seconds": round(time.monotonic() - started, 3)})
+        return self._app_class, self._build
+
+    def hooks(self, deployment: AnyDeployment, runtime: RuntimeConfig) -> ComponentHooks:
+        """What to do around apply for ``deployment`` (pure, no cdktf needed)."""
+        hooks_for = self._hooks_for or _component_hooks
+        return hooks_for(deployment, runtime)
+
+    def synthesize(self, deployment: AnyDeployment, runtime: RuntimeConfig, outdir: Path) -> SynthesizedStack:
+        """Build the deployment's stack in a fresh ``App`` and write it under ``outdir``."""
+        outdir.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            app_class, build = self._load()
+            # stack traces on every construct cost ~30% of synthesis time and never reach cdk.tf.json
+            app = app_class(outdir=str(outdir), stack_traces=False)
+            stack = build(app, deployment, runtime, self.endpoint_url)
+            app.synth()
+        return _synthesized_stack(outdir, stack.node.id)
+
+
+def _synthesized_stack(outdir: Path, stack_name: str) -> SynthesizedStack:
+    """Locate the stack's directory through the ``manifest.json`` cdktf writes next to the stacks."""
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    entry = manifest["stacks"][stack_name]
+    return SynthesizedStack(name=stack_name, directory=outdir / entry["workingDirectory"])

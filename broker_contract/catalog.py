@@ -11,6 +11,7 @@ their statuses and records, per component, the newest sequence it has handled.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
@@ -53,3 +54,30 @@ def component_key(component_id: str) -> dict[str, str]:
 def component_deployments_index_key(component_id: str, sequence: int) -> dict[str, str]:
     """``by-listing`` keys of a deployment, so a component's deployments list in order."""
     return {BY_LISTING.partition_key: f"COMPONENT#{component_id}", BY_LISTING.sort_key: f"{sequence:010d}"}
+
+
+def create_table_arguments(table_name: str) -> dict[str, Any]:
+    """``CreateTable`` arguments of the catalog (the broker stack declares the same keys and indexes).
+
+    For the offline stand-ins of tests and benchmarks; deployed environments get the table from the stack.
+    """
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in KEY_ATTRIBUTES],
+        "KeySchema": [
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in INDEXES
+        ],
+    }

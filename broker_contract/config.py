@@ -104,6 +104,41 @@ class RuntimeConfig(BaseModel):
         }
         return cls.model_validate(flat)
 
+    @classmethod
+    def derived(
+        cls,
+        names: BrokerNames,
+        producer_api_id: str = "placeholder-api-id",
+        root_resource_id: str = "placeholder-root-id",
+    ) -> RuntimeConfig:
+        """What the broker stack outputs for ``names``, with the ids AWS assigns at deploy time given as arguments.
+
+        For offline synthesis and tests: every name is the real one; only the producer API's ids are
+        placeholders unless given.
+        """
+        region, account, stage = names.region, names.account_id, names.producer_api_stage
+        return cls(
+            environment=names.environment,
+            region=region,
+            account_id=account,
+            event_bus_name=names.event_bus,
+            event_bus_arn=f"arn:aws:events:{region}:{account}:event-bus/{names.event_bus}",
+            catalog_table_name=names.catalog_table,
+            schema_registry_name=names.schema_registry,
+            schema_bucket_name=names.schema_bucket,
+            producer_bucket_name=names.producer_bucket,
+            consumer_bucket_name=names.consumer_bucket,
+            artifact_bucket_name=names.artifact_bucket,
+            state_bucket_name=names.state_bucket,
+            lock_table_name=names.lock_table,
+            producer_api_id=producer_api_id,
+            producer_api_root_resource_id=root_resource_id,
+            producer_api_stage_name=stage,
+            producer_api_url=f"https://{producer_api_id}.execute-api.{region}.amazonaws.com/{stage}",
+            apigateway_events_role_arn=f"arn:aws:iam::{account}:role/{names.apigateway_events_role}",
+            generator_queue_url=f"https://sqs.{region}.amazonaws.com/{account}/{names.generator_queue}",
+        )
+
     def to_env(self) -> dict[str, str]:
         """The ``BROKER_*`` environment variables carrying this configuration."""
         return {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in self.model_dump().items()}

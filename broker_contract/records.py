@@ -65,15 +65,17 @@ class DeploymentRecord(BaseModel):
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> DeploymentRecord:
-        return cls.model_validate({key: _plain(value) for key, value in item.items()})
+        return cls.model_validate({key: plain_numbers(value) for key, value in item.items()})
 
 
-def _plain(value: Any) -> Any:
-    """DynamoDB's Table API returns numbers as Decimal; the record wants ints."""
+def plain_numbers(value: Any) -> Any:
+    """``value`` with DynamoDB's Decimals turned into ints (whole) or floats, through lists, sets and maps."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, list):
-        return [_plain(item) for item in value]
+        return [plain_numbers(item) for item in value]
+    if isinstance(value, set):
+        return {plain_numbers(item) for item in value}
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: plain_numbers(item) for key, item in value.items()}
     return value

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from broker_contract.catalog import BY_LISTING, PARTITION_KEY, SORT_KEY, Index, component_key, deployment_key
-from broker_contract.records import DeploymentRecord
+from broker_contract.records import DeploymentRecord, plain_numbers
 from chalicelib.records import (
     INTENTS_PARTITION,
     EventRecord,
@@ -48,18 +47,6 @@ class ConditionFailed(Exception):
         self.reasons = list(reasons)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, set):
-        return {_plain(item) for item in value}
-    return value
-
-
 def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
     """Document form -> DynamoDB attribute-value form."""
     return {key: _SERIALIZER.serialize(value) for key, value in item.items() if value is not None}
@@ -67,7 +54,7 @@ def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
     """DynamoDB attribute-value form -> plain Python (ints for whole numbers)."""
-    return {key: _plain(_DESERIALIZER.deserialize(value)) for key, value in item.items()}
+    return {key: plain_numbers(_DESERIALIZER.deserialize(value)) for key, value in item.items()}
 
 
 @dataclass(frozen=True)

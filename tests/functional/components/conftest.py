@@ -32,27 +32,7 @@ REGION = "eu-west-1"
 LOCAL_ENDPOINT = "http://127.0.0.1:5000"
 NAMES = BrokerNames("dev", REGION, ACCOUNT)
 
-RUNTIME = RuntimeConfig(
-    environment="dev",
-    region=REGION,
-    account_id=ACCOUNT,
-    event_bus_name=NAMES.event_bus,
-    event_bus_arn=f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{NAMES.event_bus}",
-    catalog_table_name=NAMES.catalog_table,
-    schema_registry_name=NAMES.schema_registry,
-    schema_bucket_name=NAMES.schema_bucket,
-    producer_bucket_name=NAMES.producer_bucket,
-    consumer_bucket_name=NAMES.consumer_bucket,
-    artifact_bucket_name=NAMES.artifact_bucket,
-    state_bucket_name=NAMES.state_bucket,
-    lock_table_name=NAMES.lock_table,
-    producer_api_id="a1b2c3d4e5",
-    producer_api_root_resource_id="r00t1d",
-    producer_api_stage_name="dev",
-    producer_api_url=f"https://a1b2c3d4e5.execute-api.{REGION}.amazonaws.com/dev",
-    apigateway_events_role_arn=f"arn:aws:iam::{ACCOUNT}:role/{NAMES.apigateway_events_role}",
-    generator_queue_url=f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{NAMES.generator_queue}",
-)
+RUNTIME = RuntimeConfig.derived(NAMES, producer_api_id="a1b2c3d4e5", root_resource_id="r00t1d")
 
 BASIC_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:crm-basic-XyZ123"
 OAUTH_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:crm-oauth-XyZ123"

@@ -15,7 +15,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from broker_contract.catalog import INDEXES, PARTITION_KEY, SORT_KEY, deployment_key
+from broker_contract import catalog
+from broker_contract.catalog import deployment_key
 from broker_contract.config import RuntimeConfig
 from broker_contract.models import ConsumerDeployment, ProducerDeployment
 from broker_contract.names import BrokerNames, deployment_file_key
@@ -27,27 +28,7 @@ from generator.synth import CdktfSynthesizer, ComponentHooks
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 NAMES = BrokerNames("dev", REGION, ACCOUNT)
-RUNTIME = RuntimeConfig(
-    environment="dev",
-    region=REGION,
-    account_id=ACCOUNT,
-    event_bus_name=NAMES.event_bus,
-    event_bus_arn=f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{NAMES.event_bus}",
-    catalog_table_name=NAMES.catalog_table,
-    schema_registry_name=NAMES.schema_registry,
-    schema_bucket_name=NAMES.schema_bucket,
-    producer_bucket_name=NAMES.producer_bucket,
-    consumer_bucket_name=NAMES.consumer_bucket,
-    artifact_bucket_name=NAMES.artifact_bucket,
-    state_bucket_name=NAMES.state_bucket,
-    lock_table_name=NAMES.lock_table,
-    producer_api_id="api123",
-    producer_api_root_resource_id="root123",
-    producer_api_stage_name="dev",
-    producer_api_url=f"https://api123.execute-api.{REGION}.amazonaws.com/dev",
-    apigateway_events_role_arn=f"arn:aws:iam::{ACCOUNT}:role/{NAMES.apigateway_events_role}",
-    generator_queue_url=f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{NAMES.generator_queue}",
-)
+RUNTIME = RuntimeConfig.derived(NAMES, producer_api_id="api123", root_resource_id="root123")
 
 # A stand-in for terraform: logs each call, checks the directory it runs in, fails on request.
 FAKE_TERRAFORM = """
@@ -171,27 +152,7 @@ def synthesizer() -> CdktfSynthesizer:
 
 def create_catalog_table(dynamodb: Any, name: str) -> Any:
     """The catalog table exactly as ``broker_contract.catalog`` lays it out."""
-    attributes = [PARTITION_KEY, SORT_KEY, *(a for index in INDEXES for a in (index.partition_key, index.sort_key))]
-    return dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[
-            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
-            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attributes],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index.name,
-                "KeySchema": [
-                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
-                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index in INDEXES
-        ],
-    )
+    return dynamodb.create_table(**catalog.create_table_arguments(name))
 
 
 @dataclass

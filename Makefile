@@ -46,6 +46,10 @@ synth: install
 contract: install
 	$(BIN)/python -m broker_contract --write
 
+# Build the portal's deployable bundle (vendors broker_contract, runs `chalice package`): make package-portal STAGE=dev
+package-portal: install
+	portal_chalice/package.sh $(or $(STAGE),dev)
+
 bench: install
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 

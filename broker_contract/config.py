@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from broker_contract.names import ENVIRONMENT_PATTERN, BrokerNames
 
@@ -31,7 +31,15 @@ class EnvironmentConfig(BaseModel):
     region: str
     account_id: str = Field(pattern=r"^\d{12}$")
     tags: dict[str, str] = Field(default_factory=dict)
-    generator_image_tag: str = "latest"
+    #: the repository's tags are immutable, so each release of the generator image gets its own version tag
+    generator_image_tag: str = Field(default="0.1.0", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+    @field_validator("generator_image_tag")
+    @classmethod
+    def _versioned(cls, value: str) -> str:
+        if value == "latest":
+            raise ValueError("'latest' can be pushed only once to an immutable repository: use a version")
+        return value
 
     @property
     def names(self) -> BrokerNames:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cdktf import App
 
 from broker_contract.config import EnvironmentConfig
@@ -12,12 +14,15 @@ BOOTSTRAP_STACK = "bootstrap"
 BROKER_STACK = "broker"
 
 
-def build_core_app(config: EnvironmentConfig, outdir: str = "cdktf.out") -> App:
+def build_core_app(config: EnvironmentConfig, outdir: str = "cdktf.out", state_directory: Path | None = None) -> App:
     """An App holding both core stacks of ``config``'s environment; call ``synth()`` to write them.
 
-    The stacks land in ``<outdir>/stacks/bootstrap/cdk.tf.json`` and ``<outdir>/stacks/broker/cdk.tf.json``.
+    The stacks land in ``<outdir>/stacks/bootstrap/cdk.tf.json`` and ``<outdir>/stacks/broker/cdk.tf.json``
+    (with ``<outdir>/manifest.json``, which the cdktf CLI reads). The bootstrap stack keeps its local
+    state in ``state_directory`` (default: the current directory).
     """
     app = App(outdir=outdir)
-    BootstrapStack(app, BOOTSTRAP_STACK, BootstrapConfig(environment=config))
+    bootstrap = BootstrapConfig(environment=config, state_directory=state_directory or Path.cwd())
+    BootstrapStack(app, BOOTSTRAP_STACK, bootstrap)
     BrokerStack(app, BROKER_STACK, BrokerConfig(environment=config))
     return app

@@ -15,7 +15,8 @@ revision recoverable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from cdktf import LocalBackend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.dynamodb_table import (
@@ -38,13 +39,21 @@ LOCK_TABLE_HASH_KEY = "LockID"
 class BootstrapConfig:
     """The environment to bootstrap and how long to keep logs and old state versions.
 
-    ``local_state_path`` is where the bootstrap stack's own (local) state file lives.
+    The bootstrap stack's own (local) state file is ``terraform.<env>.bootstrap.tfstate`` in
+    ``state_directory`` (default: the directory the app runs in, the project root for ``cdktf`` and
+    ``make synth``). The path is absolute, so the state never lands inside ``cdktf.out`` (which
+    ``make clean`` deletes) and two environments never share one state file.
     """
 
     environment: EnvironmentConfig
     access_log_retention_days: int = 365
     state_noncurrent_version_days: int = 90
-    local_state_path: str = "terraform.bootstrap.tfstate"
+    state_directory: Path = field(default_factory=Path.cwd)
+
+    @property
+    def local_state_path(self) -> str:
+        """Absolute path of the bootstrap stack's state file."""
+        return str(self.state_directory.resolve() / f"terraform.{self.environment.environment}.bootstrap.tfstate")
 
 
 def aws_provider(stack: TerraformStack, environment: EnvironmentConfig) -> AwsProvider:

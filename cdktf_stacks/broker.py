@@ -87,15 +87,6 @@ from modules.shared.queue import QueueWithDlq, QueueWithDlqConfig
 DEPLOYMENT_FILE_EVENTS = ["s3:ObjectCreated:*"]
 DEPLOYMENT_FILE_SUFFIX = ".json"
 APIGATEWAY_CLOUDWATCH_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-#: outputs beyond ``RuntimeConfig``'s fields
-EXTRA_OUTPUTS = (
-    "portal_role_arn",
-    "generator_role_arn",
-    "generator_repository_url",
-    "generator_function_name",
-    "schema_registry_arn",
-    "kms_key_arn",
-)
 
 
 def broker_state_key(environment: str) -> str:
@@ -572,6 +563,8 @@ class BrokerStack(TerraformStack):
             "schema_registry_arn": self.schema_registry.arn,
             "kms_key_arn": key_arn,
             "portal_user_pool_arn": self.portal_user_pool.arn,
+            # admins create users with this id (aws cognito-idp admin-create-user --user-pool-id ...)
+            "portal_user_pool_id": self.portal_user_pool.id,
             "portal_user_pool_client_id": self.portal_user_pool_client.id,
         }
         for name, value in extras.items():

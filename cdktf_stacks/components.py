@@ -34,6 +34,7 @@ from modules.consumers.pattern import (
     EVENTS_PRINCIPAL,
     arn_account,
     arn_region,
+    delivery_problems,
     policy_sid,
     rule_arn,
     send_message_statement,
@@ -111,19 +112,39 @@ def configure_component_stack(
     return provider, backend
 
 
+class UndeliverableSubscription(ValueError):
+    """The subscription's target is one the broker's rule can never deliver to; ``problems`` say why."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def consumer_problems(deployment: ConsumerDeployment, runtime: RuntimeConfig) -> list[str]:
+    """Why EventBridge could not deliver this subscription from the broker's bus; empty when it can."""
+    return delivery_problems(deployment, runtime.region)
+
+
 def build_component_stack(
     app: App,
     deployment: ProducerDeployment | ConsumerDeployment,
     runtime: RuntimeConfig,
     options: StackOptions = StackOptions(),
 ) -> TerraformStack:
-    """The producer or consumer stack of ``deployment``, added to ``app``; ``terraform destroy`` uses the same."""
+    """The producer or consumer stack of ``deployment``, added to ``app``; ``terraform destroy`` uses the same.
+
+    Raises ``UndeliverableSubscription`` (a ``ValueError``), before adding anything to ``app``, for a
+    consumer whose target EventBridge cannot reach (``consumer_problems``).
+    """
     # imported here: the stack modules import this one for the shared provider/backend setup
     if isinstance(deployment, ProducerDeployment):
         from cdktf_stacks.producer import ProducerStack, ProducerStackConfig  # noqa: PLC0415
 
         names = broker_names(runtime).producer(deployment.event.event_type, deployment.event.version)
         return ProducerStack(app, names.stack, ProducerStackConfig(deployment, runtime, options))
+    problems = consumer_problems(deployment, runtime)
+    if problems:
+        raise UndeliverableSubscription(problems)
     from cdktf_stacks.consumer import ConsumerStack, ConsumerStackConfig  # noqa: PLC0415
 
     consumer_names = broker_names(runtime).consumer(deployment.subscription_id)

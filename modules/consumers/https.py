@@ -27,7 +27,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
-from modules.consumers.pattern import EVENTS_PRINCIPAL
+from modules.consumers.pattern import EVENTS_PRINCIPAL, terraform_literal
 from modules.consumers.route import ConsumerRoute, ConsumerRouteConfig, RouteSettings
 
 AuthKind = Literal["NONE", "API_KEY", "BASIC", "OAUTH_CLIENT_CREDENTIALS"]
@@ -82,12 +82,12 @@ def connection_auth(auth: HttpsAuthSettings) -> tuple[str, CloudwatchEventConnec
         if auth.scopes:
             body.append(
                 CloudwatchEventConnectionAuthParametersOauthOauthHttpParametersBody(
-                    key="scope", value=" ".join(auth.scopes), is_value_secret=False
+                    key="scope", value=terraform_literal(" ".join(auth.scopes)), is_value_secret=False
                 )
             )
         return "OAUTH_CLIENT_CREDENTIALS", CloudwatchEventConnectionAuthParameters(
             oauth=CloudwatchEventConnectionAuthParametersOauth(
-                authorization_endpoint=auth.token_url,
+                authorization_endpoint=terraform_literal(auth.token_url),
                 http_method="POST",
                 client_parameters=CloudwatchEventConnectionAuthParametersOauthClientParameters(
                     client_id=SECRET_PLACEHOLDER, client_secret=SECRET_PLACEHOLDER
@@ -133,7 +133,7 @@ class HttpsConsumerTarget(Construct):
             description=f"Endpoint of {config.route.rule_name}",
             connection_arn=self.connection.arn,
             http_method="POST",
-            invocation_endpoint=config.endpoint_url,
+            invocation_endpoint=terraform_literal(config.endpoint_url),
             invocation_rate_limit_per_second=config.rate_limit_per_second,
         )
         self.role = IamRole(

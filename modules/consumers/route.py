@@ -17,7 +17,7 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
-from modules.consumers.pattern import event_pattern_json, policy_sid, queue_policy
+from modules.consumers.pattern import event_pattern_json, policy_sid, queue_policy, terraform_literal
 
 DEAD_LETTER_RETENTION_SECONDS = 1_209_600  # 14 days, the SQS maximum: time to look at what failed
 
@@ -67,7 +67,8 @@ class ConsumerRoute(Construct):
             name=settings.rule_name,
             description=settings.description,
             event_bus_name=settings.event_bus_name,
-            event_pattern=event_pattern_json(settings.event_pattern),
+            # a content filter is user text: Terraform must not read it as a template
+            event_pattern=terraform_literal(event_pattern_json(settings.event_pattern)),
             state="ENABLED",
         )
         # SSE-SQS, not the AWS managed KMS key: EventBridge cannot use aws/sqs to send to a DLQ

@@ -18,6 +18,8 @@ from typing import Any
 from broker_contract.names import BrokerNames
 
 PARTITION = "aws"
+#: tag key (value: the environment) by which teams let the generator use their secrets and queues
+BROKER_TAG = "event-broker"
 Statement = dict[str, Any]
 
 
@@ -98,13 +100,9 @@ def assume_role_policy(service: str, source_account: str | None = None) -> dict[
     return policy_document([statement])
 
 
-def _catalog_statement(arns: CoreArns, sid: str, actions: list[str]) -> Statement:
-    return {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Action": actions,
-        "Resource": [arns.catalog_table, f"{arns.catalog_table}/index/*"],
-    }
+def _catalog_statement(arns: CoreArns, sid: str, actions: list[str], indexes: bool) -> Statement:
+    resources = [arns.catalog_table, f"{arns.catalog_table}/index/*"] if indexes else [arns.catalog_table]
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
 
 
 def _kms_statement(kms_key_arn: str) -> Statement:
@@ -133,35 +131,30 @@ def apigateway_events_statements(arns: CoreArns) -> list[Statement]:
 
 
 def portal_statements(arns: CoreArns, kms_key_arn: str) -> list[Statement]:
-    """The portal reads and writes the catalog, schema backups and deployment files, and the registry."""
+    """Exactly what the portal calls: catalog items and queries, schema backups, deployment files, the registry.
+
+    Transactions (``TransactWriteItems``) are authorized per item as Put/Update/Delete; the portal
+    never deletes deployment files (they are the audit trail) and only reads artifacts.
+    """
     names = arns.names
-    writable = [names.schema_bucket, names.producer_bucket, names.consumer_bucket]
     return [
         _catalog_statement(
             arns,
             "Catalog",
-            [
-                "dynamodb:BatchGetItem",
-                "dynamodb:ConditionCheckItem",
-                "dynamodb:DeleteItem",
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:Query",
-                "dynamodb:UpdateItem",
-            ],
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+            indexes=True,
         ),
         {
-            "Sid": "SchemaAndDeploymentFiles",
+            "Sid": "SchemaBackups",
             "Effect": "Allow",
             "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-            "Resource": [arns.objects(name) for name in writable],
+            "Resource": [arns.objects(names.schema_bucket)],
         },
         {
-            # without ListBucket a missing key answers 403 instead of 404
-            "Sid": "ListSchemaAndDeploymentFiles",
+            "Sid": "DeploymentFiles",
             "Effect": "Allow",
-            "Action": ["s3:ListBucket"],
-            "Resource": [arns.bucket(name) for name in [*writable, names.artifact_bucket]],
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": [arns.objects(names.producer_bucket), arns.objects(names.consumer_bucket)],
         },
         {
             "Sid": "ReadArtifacts",
@@ -170,9 +163,20 @@ def portal_statements(arns: CoreArns, kms_key_arn: str) -> list[Statement]:
             "Resource": [arns.objects(names.artifact_bucket)],
         },
         {
+            # the schema backups are listed to rebuild the registry; elsewhere, without ListBucket a
+            # missing key answers 403 instead of 404 and the portal could not tell "absent" from "refused"
+            "Sid": "ListBrokerBuckets",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [
+                arns.bucket(name)
+                for name in (names.schema_bucket, names.producer_bucket, names.consumer_bucket, names.artifact_bucket)
+            ],
+        },
+        {
             "Sid": "SchemaRegistry",
             "Effect": "Allow",
-            "Action": ["schemas:*"],
+            "Action": ["schemas:CreateSchema", "schemas:DeleteSchema", "schemas:UpdateSchema"],
             "Resource": [arns.schema_registry, arns.registry_schemas],
         },
         _kms_statement(kms_key_arn),
@@ -241,8 +245,9 @@ def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str)
             "Action": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"],
             "Resource": [arns.table(names.lock_table)],
         },
+        # the generator reads and writes deployment and component items by key; it never lists
         _catalog_statement(
-            arns, "Catalog", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+            arns, "Catalog", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], indexes=False
         ),
         _kms_statement(kms_key_arn),
         {
@@ -299,7 +304,7 @@ def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str)
             "Effect": "Allow",
             "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
             "Resource": [f"arn:{PARTITION}:secretsmanager:{region_account}:secret:*"],
-            "Condition": {"StringEquals": {"secretsmanager:ResourceTag/event-broker": env}},
+            "Condition": {"StringEquals": {f"secretsmanager:ResourceTag/{BROKER_TAG}": env}},
         },
         {
             "Sid": "ComponentQueues",
@@ -315,6 +320,16 @@ def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str)
                 "sqs:UntagQueue",
             ],
             "Resource": [arns.queue(f"{env}-*")],
+        },
+        {
+            # SQS consumers' queues belong to their teams, under names the broker does not choose; the
+            # consumer stack replaces the queue's whole policy, so only queues whose owners opted in by
+            # tagging them event-broker=<env> are reachable
+            "Sid": "ConsumerQueuePolicies",
+            "Effect": "Allow",
+            "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags", "sqs:SetQueueAttributes"],
+            "Resource": [arns.queue("*")],
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{BROKER_TAG}": env}},
         },
         {
             "Sid": "ComponentPipes",

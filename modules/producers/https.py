@@ -29,6 +29,8 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsageP
 from cdktf_cdktf_provider_aws.data_aws_api_gateway_resource import DataAwsApiGatewayResource
 from constructs import Construct
 
+from modules.consumers.pattern import terraform_literal
+
 JSON = "application/json"
 
 #: Headers the PutEvents API expects; static values are single-quoted in API Gateway mappings.
@@ -37,34 +39,74 @@ PUT_EVENTS_REQUEST_PARAMETERS = {
     "integration.request.header.Content-Type": "'application/x-amz-json-1.1'",
 }
 
-# escapeJavaScript also escapes single quotes as \' which is not valid JSON, hence the replaceAll.
-_DETAIL = """$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'","'")"""
 
-#: Success: return the event id. PutEvents answers HTTP 200 even when it rejects the entry, so a
-#: FailedEntryCount > 0 is turned into a 500 with the bus's reason.
+def json_string_content(expression: str) -> str:
+    """VTL writing ``expression`` (a String) as the content of a JSON string literal.
+
+    ``$util.escapeJavaScript`` escapes quotes, backslashes, control characters and every non-ASCII
+    character, but also single quotes as ``\\'``, which JSON does not allow: the ``replaceAll`` (a Java
+    regex, backslash + quote) undoes exactly that one. An original backslash before a quote is safe:
+    escapeJavaScript doubles it, so the quote's own backslash is always the last of an odd run.
+    """
+    return f"""$util.escapeJavaScript({expression}).replaceAll("\\\\'","'")"""
+
+
+#: The request body as a JSON string: PutEvents wants ``Detail`` as a string holding JSON.
+_DETAIL = json_string_content("$input.json('$')")
+
+#: HTTP status for a producer who must slow down, as API Gateway itself answers when a usage plan throttles.
+TOO_MANY_REQUESTS = 429
+
+#: Default response (PutEvents answered 200). It still rejects entries one by one (``FailedEntryCount``):
+#: a throttled entry becomes a 429 (retry later), any other failure a 500, both with the bus's reason.
 SUCCESS_RESPONSE_TEMPLATE = "\n".join(
     [
         "#set($failed = $input.path('$.FailedEntryCount'))",
         "#if($failed > 0)",
+        "#set($code = \"$!input.path('$.Entries[0].ErrorCode')\")",
+        "#set($reason = \"$!input.path('$.Entries[0].ErrorMessage')\")",
+        '#if($code.contains("Throttling"))',
+        f"#set($context.responseOverride.status = {TOO_MANY_REQUESTS})",
+        "#else",
         "#set($context.responseOverride.status = 500)",
+        "#end",
         '{"error": "the event bus did not accept the event",',
-        """ "code": "$util.escapeJavaScript($input.path('$.Entries[0].ErrorCode'))",""",
-        """ "message": "$util.escapeJavaScript($input.path('$.Entries[0].ErrorMessage'))"}""",
+        f' "code": "{json_string_content("$code")}",',
+        f' "message": "{json_string_content("$reason")}"}}',
         "#else",
         """{"event_id": "$input.path('$.Entries[0].EventId')"}""",
         "#end",
     ]
 )
 
-CLIENT_ERROR_TEMPLATE = (
-    """{"error": "the event bus refused the event", "message": "$util.escapeJavaScript($input.path('$.message'))"}"""
+#: EventBridge answered 400. Only a ``ValidationException`` (e.g. the event is too large) is the
+#: producer's fault; throttling (also a 400 in the AWS JSON protocol) is a 429, anything else
+#: (the broker's role denied, a bad signature ...) is the broker's fault: 500.
+CLIENT_ERROR_TEMPLATE = "\n".join(
+    [
+        "#set($type = \"$!input.path('$.__type')\")",
+        "#set($reason = \"$!input.path('$.message')\")",
+        '#if($type.contains("Throttling"))',
+        f"#set($context.responseOverride.status = {TOO_MANY_REQUESTS})",
+        '{"error": "too many events for the event bus, retry later"}',
+        '#elseif($type.contains("ValidationException"))',
+        f'{{"error": "the event bus refused the event", "message": "{json_string_content("$reason")}"}}',
+        "#else",
+        "#set($context.responseOverride.status = 500)",
+        '{"error": "the event bus is not available, retry later"}',
+        "#end",
+    ]
 )
 SERVER_ERROR_TEMPLATE = """{"error": "the event bus is not available, retry later"}"""
 
-#: EventBridge status codes mapped to the producer's: 400 is the event's fault (e.g. too large),
-#: anything else is the broker's (throttling, permissions, outage).
+#: EventBridge status codes mapped to the producer's (matched against the whole status code):
+#: 400 is refined by ``CLIENT_ERROR_TEMPLATE``, any other error is the broker's.
 CLIENT_ERROR_PATTERN = "400"
 SERVER_ERROR_PATTERN = r"(40[1-9]|4[1-9]\d|5\d{2})"
+
+#: Every status the method may answer: 200, 400 (invalid envelope or refused event), 403 (no or
+#: wrong API key, from API Gateway), 429, 500. The responses API Gateway itself gives need no entry.
+METHOD_STATUS_CODES = ("200", "400", str(TOO_MANY_REQUESTS), "500")
 
 
 def put_events_request_template(event_bus_name: str, source: str, detail_type: str) -> str:
@@ -141,7 +183,8 @@ class HttpsProducerEndpoint(Construct):
             name=config.model_name,
             content_type=JSON,
             description=f"Envelope of {config.detail_type}",
-            schema=json.dumps(config.envelope_schema, sort_keys=True),
+            # the schema is user text (descriptions, patterns ...): Terraform must not read it as a template
+            schema=terraform_literal(json.dumps(config.envelope_schema, sort_keys=True)),
         )
         self.validator = ApiGatewayRequestValidator(
             self,
@@ -190,7 +233,7 @@ class HttpsProducerEndpoint(Construct):
                 status_code=status,
                 response_models={JSON: "Empty"},
             )
-            for status in ("200", "400", "500")
+            for status in METHOD_STATUS_CODES
         }
         responses: dict[str, tuple[str | None, str]] = {
             "200": (None, SUCCESS_RESPONSE_TEMPLATE),

@@ -115,3 +115,11 @@ def test_runtime_config_round_trips_through_env_and_outputs() -> None:
     assert RuntimeConfig.from_env(config.to_env()) == config
     assert RuntimeConfig.from_outputs({key: {"value": value} for key, value in values.items()}) == config
     assert config.to_env()["BROKER_EVENT_BUS_NAME"] == "value-event_bus_name"
+
+
+def test_generator_image_tag_cannot_be_latest_because_tags_are_immutable(tmp_path: Path) -> None:
+    (tmp_path / "qa.json").write_text(
+        json.dumps({"region": "eu-west-1", "account_id": "111111111111", "generator_image_tag": "latest"})
+    )
+    with pytest.raises(ValueError, match="generator_image_tag"):
+        EnvironmentConfig.load("qa", environ={}, config_dir=tmp_path)

@@ -30,19 +30,21 @@ class Core:
     bootstrap: dict[str, Any]
     broker: dict[str, Any]
     outdir: Path
+    state_directory: Path
 
 
 @pytest.fixture(scope="session")
 def core(tmp_path_factory: pytest.TempPathFactory) -> Core:
     outdir = tmp_path_factory.mktemp("core-out")
-    app = build_core_app(CONFIG, outdir=str(outdir))
+    state_directory = tmp_path_factory.mktemp("core-state")
+    app = build_core_app(CONFIG, outdir=str(outdir), state_directory=state_directory)
     stacks = {}
     for name in (BOOTSTRAP_STACK, BROKER_STACK):
         stack = app.node.find_child(name)
         assert isinstance(stack, TerraformStack)
         stacks[name] = json.loads(Testing.synth(stack))
     app.synth()
-    return Core(stacks[BOOTSTRAP_STACK], stacks[BROKER_STACK], outdir)
+    return Core(stacks[BOOTSTRAP_STACK], stacks[BROKER_STACK], outdir, state_directory)
 
 
 def resources(stack: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

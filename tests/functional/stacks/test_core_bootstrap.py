@@ -19,8 +19,9 @@ def bucket_part(core: Core, resource_type: str, bucket_name: str) -> dict:
     return body
 
 
-def test_bootstrap_keeps_its_own_state_locally(core: Core) -> None:
-    assert core.bootstrap["terraform"]["backend"] == {"local": {"path": "terraform.bootstrap.tfstate"}}
+def test_bootstrap_keeps_its_own_state_locally_per_environment_outside_the_synth_output(core: Core) -> None:
+    state_file = core.state_directory.resolve() / "terraform.dev.bootstrap.tfstate"
+    assert core.bootstrap["terraform"]["backend"] == {"local": {"path": str(state_file)}}
 
 
 def test_provider_uses_configured_region_account_and_tags(core: Core) -> None:

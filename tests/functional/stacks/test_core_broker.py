@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from tests.functional.stacks.conftest import CONFIG, Core, ref, resources, the
 pytestmark = pytest.mark.xdist_group("core-stacks")
 
 NAMES = CONFIG.names
+ROOT = Path(__file__).resolve().parents[3]
 REGION_ACCOUNT = "eu-west-1:123456789012"
 TABLE_ARN = f"arn:aws:dynamodb:{REGION_ACCOUNT}:table/{NAMES.catalog_table}"
 BUS_ARN = f"arn:aws:events:{REGION_ACCOUNT}:event-bus/dev.custom.events.bus"
@@ -26,6 +29,7 @@ EXTRA_OUTPUTS = {
     "schema_registry_arn",
     "kms_key_arn",
     "portal_user_pool_arn",
+    "portal_user_pool_id",
     "portal_user_pool_client_id",
 }
 DEPLOYMENT_BUCKETS = (NAMES.producer_bucket, NAMES.consumer_bucket)
@@ -110,6 +114,8 @@ def test_catalog_table_follows_the_contract_layout(core: Core) -> None:
     assert table["name"] == NAMES.catalog_table
     assert (table["hash_key"], table["range_key"]) == (catalog.PARTITION_KEY, catalog.SORT_KEY)
     assert table["attribute"] == [{"name": name, "type": "S"} for name in catalog.KEY_ATTRIBUTES]
+    # the portal's listings query these three by name (broker_contract.catalog); none may go missing
+    assert [index["name"] for index in table["global_secondary_index"]] == ["by-listing", "by-team", "by-application"]
     assert table["global_secondary_index"] == [
         {"name": index.name, "hash_key": index.partition_key, "range_key": index.sort_key, "projection_type": "ALL"}
         for index in catalog.INDEXES
@@ -280,14 +286,11 @@ def test_new_deployment_files_notify_the_generator_queue(core: Core, bucket_name
 
 def test_portal_role_permissions(core: Core) -> None:
     assert trusted_service(core, NAMES.portal_role) == "lambda.amazonaws.com"
-    writable = (NAMES.schema_bucket, NAMES.producer_bucket, NAMES.consumer_bucket)
     assert role_policy(core, NAMES.portal_role) == {
         "Catalog": (
             "Allow",
             frozenset(
                 {
-                    "dynamodb:BatchGetItem",
-                    "dynamodb:ConditionCheckItem",
                     "dynamodb:DeleteItem",
                     "dynamodb:GetItem",
                     "dynamodb:PutItem",
@@ -297,20 +300,21 @@ def test_portal_role_permissions(core: Core) -> None:
             ),
             frozenset({TABLE_ARN, f"{TABLE_ARN}/index/*"}),
         ),
-        "SchemaAndDeploymentFiles": (
+        "SchemaBackups": (
             "Allow",
             frozenset({"s3:DeleteObject", "s3:GetObject", "s3:PutObject"}),
-            frozenset(s3(name, objects=True) for name in writable),
+            frozenset({s3(NAMES.schema_bucket, objects=True)}),
         ),
-        "ListSchemaAndDeploymentFiles": (
+        "DeploymentFiles": (
             "Allow",
-            frozenset({"s3:ListBucket"}),
-            frozenset(s3(name) for name in ALL_BUCKETS),
+            frozenset({"s3:GetObject", "s3:PutObject"}),
+            frozenset(s3(name, objects=True) for name in DEPLOYMENT_BUCKETS),
         ),
         "ReadArtifacts": ("Allow", frozenset({"s3:GetObject"}), frozenset({s3(NAMES.artifact_bucket, objects=True)})),
+        "ListBrokerBuckets": ("Allow", frozenset({"s3:ListBucket"}), frozenset(s3(name) for name in ALL_BUCKETS)),
         "SchemaRegistry": (
             "Allow",
-            frozenset({"schemas:*"}),
+            frozenset({"schemas:CreateSchema", "schemas:DeleteSchema", "schemas:UpdateSchema"}),
             frozenset(
                 {
                     f"arn:aws:schemas:{REGION_ACCOUNT}:registry/{NAMES.schema_registry}",
@@ -368,8 +372,8 @@ def test_generator_role_permissions(core: Core) -> None:
         ),
         "Catalog": (
             "Allow",
-            frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}),
-            frozenset({TABLE_ARN, f"{TABLE_ARN}/index/*"}),
+            frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}),
+            frozenset({TABLE_ARN}),
         ),
         "UseBrokerKey": ("Allow", frozenset({"kms:Decrypt", "kms:GenerateDataKey"}), frozenset({kms_key_arn(core)})),
         "ComponentRules": (
@@ -444,6 +448,11 @@ def test_generator_role_permissions(core: Core) -> None:
                 }
             ),
             frozenset({f"arn:aws:sqs:{REGION_ACCOUNT}:dev-*"}),
+        ),
+        "ConsumerQueuePolicies": (
+            "Allow",
+            frozenset({"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags", "sqs:SetQueueAttributes"}),
+            frozenset({f"arn:aws:sqs:{REGION_ACCOUNT}:*"}),
         ),
         "ComponentPipes": (
             "Allow",
@@ -552,6 +561,12 @@ def test_generator_passes_roles_and_reads_secrets_only_under_conditions(core: Co
     assert conditions["ReadTaggedConsumerSecrets"] == {
         "StringEquals": {"secretsmanager:ResourceTag/event-broker": "dev"}
     }
+    assert conditions["ConsumerQueuePolicies"] == {"StringEquals": {"aws:ResourceTag/event-broker": "dev"}}
+    assert [sid for sid, condition in conditions.items() if condition] == [
+        "ReadTaggedConsumerSecrets",
+        "ConsumerQueuePolicies",
+        "PassComponentRoles",
+    ]
 
 
 def test_outputs_are_the_runtime_config_fields_and_the_extras(core: Core) -> None:
@@ -559,6 +574,23 @@ def test_outputs_are_the_runtime_config_fields_and_the_extras(core: Core) -> Non
     assert core.broker["output"]["state_bucket_name"] == {"value": NAMES.state_bucket}
     (stage_id,) = resources(core.broker, "aws_api_gateway_stage")
     assert core.broker["output"]["producer_api_url"] == {"value": ref("aws_api_gateway_stage", stage_id, "invoke_url")}
+
+
+def test_every_output_of_both_stacks_is_documented(core: Core) -> None:
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", (ROOT / "docs" / "core.md").read_text(), re.MULTILINE))
+    outputs = set(core.bootstrap["output"]) | set(core.broker["output"])
+    assert sorted(outputs - documented) == []
+    assert sorted(documented - outputs) == []
+
+
+def test_user_pool_outputs_name_the_pool_and_its_client(core: Core) -> None:
+    (pool_id,) = resources(core.broker, "aws_cognito_user_pool")
+    (client_id,) = resources(core.broker, "aws_cognito_user_pool_client")
+    assert {name: core.broker["output"][name]["value"] for name in EXTRA_OUTPUTS if "user_pool" in name} == {
+        "portal_user_pool_arn": ref("aws_cognito_user_pool", pool_id, "arn"),
+        "portal_user_pool_id": ref("aws_cognito_user_pool", pool_id, "id"),
+        "portal_user_pool_client_id": ref("aws_cognito_user_pool_client", client_id, "id"),
+    }
 
 
 def test_portal_users_carry_an_immutable_team_the_portal_can_read_but_not_write(core: Core) -> None:
@@ -578,3 +610,10 @@ def test_portal_users_carry_an_immutable_team_the_portal_can_read_but_not_write(
     assert client["read_attributes"] == ["email", "custom:team"]
     assert client["write_attributes"] == ["email"]
     assert client["generate_secret"] is False
+    assert client["explicit_auth_flows"] == ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    assert (client["id_token_validity"], client["token_validity_units"]) == (
+        1,
+        [{"access_token": "hours", "id_token": "hours"}],
+    )
+    assert pool["password_policy"]["minimum_length"] == 14
+    assert pool["deletion_protection"] == "ACTIVE"

@@ -40,7 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     synth.add_argument("deployment", type=Path, help="deployment file (JSON)")
     synth.add_argument("--out", type=Path, required=True, help="output directory")
-    synth.add_argument("--environment", default="dev", help="environment for placeholder configuration (dev)")
+    synth.add_argument(
+        "--environment",
+        default=None,
+        help="environment for the placeholder configuration (default: the file's environment); must match the file",
+    )
     synth.add_argument("--endpoint-url", default=None, help="point provider and backend at this endpoint")
     prepare = commands.add_parser(
         "prepare",
@@ -84,11 +88,25 @@ def synth_command(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read {args.deployment}: {error.strerror}") from error
     try:
         deployment = parse_deployment_file(body)
-        runtime, _ = runtime_or_placeholder(args.environment)
     except InvalidDeploymentFile as error:
         raise UsageError(f"{args.deployment}: {error.reason}") from error
-    except (ValidationError, ValueError) as error:
+    environment = args.environment or deployment.environment
+    try:
+        runtime, from_env = runtime_or_placeholder(environment)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
+        raise UsageError(
+            f"configuration of environment {environment!r} (config/{environment}.json or BROKER_* variables): "
+            f"{problems}"
+        ) from error
+    except ValueError as error:
         raise UsageError(f"configuration: {str(error).splitlines()[0]}") from error
+    if runtime.environment != deployment.environment:
+        source = "the BROKER_* variables" if from_env else "--environment"
+        raise UsageError(
+            f"{args.deployment}: environment: the file is for {deployment.environment!r}, "
+            f"{source} for {runtime.environment!r}"
+        )
     from generator.synth import CdktfSynthesizer  # noqa: PLC0415
 
     stack = CdktfSynthesizer(endpoint_url=args.endpoint_url).synthesize(deployment, runtime, args.out)

@@ -12,6 +12,11 @@ The copy lives in ``BROKER_JSII_CACHE_DIR`` (default ``~/.cache/event-broker/jsi
 image builds it at image build time. ``BROKER_STOCK_PROVIDER_IMPORT=1`` turns all of this off. Any
 problem (unexpected ``index.js``, unwritable cache) only costs the speed-up: a warning, then the
 original tarball.
+
+The jsii kernel's own package cache must be writable: on a cache hit it touches a marker file in the
+entry, and fails every load with ``EROFS`` on a read-only file system (Lambda's ``/opt``, a read-only
+``HOME``). :func:`use_writable_package_cache` mirrors such a cache into the temporary directory with
+symbolic links before the kernel starts, so the extracted packages and their indexes are still reused.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -150,12 +156,82 @@ def preloaded_tarball() -> Path | None:
     return _preloaded
 
 
-def package_cache_root() -> Path:
+#: the file the jsii kernel keeps in each complete package cache entry (and touches on every hit)
+PACKAGE_CACHE_MARKER = ".jsii-runtime-package-cache"
+PACKAGE_CACHE_VARIABLE = "JSII_RUNTIME_PACKAGE_CACHE_ROOT"
+
+
+def _writable(directory: Path) -> bool:
+    if directory.is_dir():
+        return os.access(directory, os.W_OK | os.X_OK)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return True
+
+
+def shadow_package_cache(source: Path, target: Path) -> int:
+    """Mirror the jsii package cache ``source`` into ``target``; the number of complete entries mirrored.
+
+    Directories are recreated, each entry's marker file is a real (writable) file, and everything else in
+    an entry is a symbolic link into ``source``. The kernel runs Node.js with ``--preserve-symlinks``, so
+    modules resolve their dependencies from the kernel's install directory, as with a normal cache.
+    Idempotent: existing links and markers are kept.
+    """
+    entries = 0
+    target.mkdir(parents=True, exist_ok=True)
+    for child in sorted(source.iterdir()) if source.is_dir() else []:
+        if not child.is_dir() or child.is_symlink():
+            continue  # lock files and stray files of the cache itself
+        mirror = target / child.name
+        if (child / PACKAGE_CACHE_MARKER).is_file():
+            mirror.mkdir(exist_ok=True)
+            for item in child.iterdir():
+                link = mirror / item.name
+                if item.name == PACKAGE_CACHE_MARKER:
+                    link.touch()
+                elif not link.is_symlink():
+                    link.symlink_to(item)
+            entries += 1
+        else:
+            entries += shadow_package_cache(child, mirror)
+    return entries
+
+
+def use_writable_package_cache(
+    environ: MutableMapping[str, str] | None = None, temp_root: Path | None = None
+) -> Path | None:
+    """Point the jsii kernel at a writable mirror when its package cache is read-only; the mirror, if any.
+
+    Must run before the kernel starts (the first ``import cdktf``): Node.js reads the variable once.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("JSII_RUNTIME_PACKAGE_CACHE", "enabled").lower() != "enabled":
+        return None
+    root = package_cache_root(env)
+    if _writable(root):
+        return None
+    mirror = (temp_root or Path(tempfile.gettempdir())) / "event-broker-jsii-package-cache"
+    try:
+        entries = shadow_package_cache(root, mirror)
+    except OSError as error:
+        # the kernel would fail on the read-only cache anyway; without the mirror it extracts afresh
+        logger.warning("cannot mirror the jsii package cache", extra={"root": str(root), "reason": str(error)})
+        env["JSII_RUNTIME_PACKAGE_CACHE"] = "disabled"
+        return None
+    env[PACKAGE_CACHE_VARIABLE] = str(mirror)
+    logger.info("jsii package cache is read-only, using a mirror", extra={"root": str(root), "entries": entries})
+    return mirror
+
+
+def package_cache_root(environ: Mapping[str, str] | None = None) -> Path:
     """Where the jsii kernel keeps extracted packages and their runtime indexes."""
-    configured = os.environ.get("JSII_RUNTIME_PACKAGE_CACHE_ROOT")
+    env = os.environ if environ is None else environ
+    configured = env.get(PACKAGE_CACHE_VARIABLE)
     if configured:
         return Path(configured)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "aws" / "jsii" / "package-cache"
+    return Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "aws" / "jsii" / "package-cache"
 
 
 def lazy_runtime_index_ready(version: str) -> bool:

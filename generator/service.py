@@ -21,13 +21,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from broker_contract.catalog import component_key, deployment_key
 from broker_contract.config import RuntimeConfig
 from broker_contract.models import (
     ConsumerDeployment,
-    Deployment,
     DeploymentAction,
     DeploymentStatus,
     ProducerDeployment,
@@ -40,8 +39,8 @@ logger = logging.getLogger(__name__)
 
 S = DeploymentStatus
 ERROR_MAX_CHARS = 2000
+#: the members of ``broker_contract.models.Deployment``, by their ``kind`` tag
 _MODELS = {"producer": ProducerDeployment, "consumer": ConsumerDeployment}
-_DEPLOYMENT_ADAPTER: TypeAdapter[ProducerDeployment | ConsumerDeployment] = TypeAdapter(Deployment)
 
 #: statuses a deployment may be in before each transition; anything else means someone got there first
 ALLOWED_FROM: dict[DeploymentStatus, frozenset[DeploymentStatus]] = {
@@ -131,12 +130,17 @@ def parse_deployment_file(body: bytes) -> AnyDeployment:
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InvalidDeploymentFile(f"not a JSON document: {error}", None) from error
     deployment_id = _readable_deployment_id(raw)
+    if not isinstance(raw, dict):
+        raise InvalidDeploymentFile("invalid deployment file: (file): must be a JSON object", None)
     # validating against the one model named by ``kind`` keeps the tag out of each error's field path
-    model: Any = _MODELS.get(str(raw.get("kind"))) if isinstance(raw, dict) else None
+    model: Any = _MODELS.get(str(raw.get("kind")))
+    if model is None:
+        found = "missing" if "kind" not in raw else f"{raw['kind']!r}"
+        raise InvalidDeploymentFile(
+            f"invalid deployment file: kind: must be 'producer' or 'consumer' (found {found})", deployment_id
+        )
     try:
-        if model is not None:
-            return model.model_validate(raw)  # type: ignore[no-any-return]
-        return _DEPLOYMENT_ADAPTER.validate_python(raw)
+        return model.model_validate(raw)  # type: ignore[no-any-return]
     except ValidationError as error:
         raise InvalidDeploymentFile(validation_reason(error), deployment_id) from error
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -129,9 +130,14 @@ class CdktfSynthesizer:
     def _load(self) -> tuple[type[App], StackBuild]:
         if self._app_class is None or self._build is None:
             started = time.monotonic()
+            from generator.jsii_provider import preload_lazy_provider, use_writable_package_cache  # noqa: PLC0415
+
+            if not {"constructs", "cdktf"} & sys.modules.keys():
+                # before the jsii kernel starts (loading either package starts it): the kernel cannot use a
+                # read-only package cache (Lambda's /opt), and reads its location only when it starts
+                use_writable_package_cache()
             # ``modules`` switches the AWS provider to per-resource imports; it must load before any cdktf class
             importlib.import_module("modules")
-            from generator.jsii_provider import preload_lazy_provider  # noqa: PLC0415
 
             preload_lazy_provider()
             from cdktf import App  # noqa: PLC0415

@@ -18,9 +18,9 @@ from moto import mock_aws
 from broker_contract import catalog
 from broker_contract.catalog import deployment_key
 from broker_contract.config import RuntimeConfig
-from broker_contract.models import ConsumerDeployment, ProducerDeployment
+from broker_contract.models import ConsumerDeployment, DeploymentStatus, ProducerDeployment
 from broker_contract.names import BrokerNames, deployment_file_key
-from broker_contract.records import DeploymentRecord
+from broker_contract.records import DeploymentRecord, StatusChange
 from generator.runner import TerraformRunner
 from generator.service import GeneratorService
 from generator.synth import CdktfSynthesizer, ComponentHooks
@@ -30,7 +30,8 @@ ACCOUNT = "123456789012"
 NAMES = BrokerNames("dev", REGION, ACCOUNT)
 RUNTIME = RuntimeConfig.derived(NAMES, producer_api_id="api123", root_resource_id="root123")
 
-# A stand-in for terraform: logs each call, checks the directory it runs in, fails on request.
+# A stand-in for terraform: logs each call, checks the directory it runs in, fails on request
+# (FAKE_TF_FAIL=<command>, optionally only in the stack directory named FAKE_TF_FAIL_STACK).
 FAKE_TERRAFORM = """
 import json, os, sys
 from pathlib import Path
@@ -50,7 +51,8 @@ log.write_text(json.dumps(calls))
 if command == "init" and not entry["backend"]:
     sys.stderr.write("Error: no s3 backend")
     sys.exit(1)
-if command == os.environ.get("FAKE_TF_FAIL"):
+failing_stack = os.environ.get("FAKE_TF_FAIL_STACK")
+if command == os.environ.get("FAKE_TF_FAIL") and failing_stack in (None, Path.cwd().name):
     sys.stdout.write("Refreshing state...")
     sys.stderr.write("Error: creating SQS Queue: AccessDenied: not allowed to sqs:CreateQueue")
     sys.exit(1)
@@ -192,6 +194,8 @@ class Aws:
             file_key=key,
             event_type=deployment.event.event_type,
             version=deployment.event.version,
+            subscription_id=deployment.subscription_id if isinstance(deployment, ConsumerDeployment) else None,
+            history=[StatusChange(status=DeploymentStatus.PENDING, at=deployment.requested_at)],
         )
         self.table.put_item(Item=record.to_item())
 

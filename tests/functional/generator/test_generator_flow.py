@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from broker_contract.catalog import component_key
 from broker_contract.examples import examples
 from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, ProducerDeployment
 from broker_contract.names import artifact_key, deployment_file_key
 from generator.handler import handle_batch
-from generator.service import Outcome
+from generator.service import Outcome, ProcessResult
 
 from .conftest import NAMES, RUNTIME, Aws, FakeTerraform, NoTerraform, RecordingActions, s3_event
 
@@ -120,10 +122,12 @@ def test_same_file_twice_is_a_no_op_the_second_time(aws: Aws, make_service: Any,
     history = statuses(aws, deployment.deployment_id)
     second = service.process(RUNTIME.consumer_bucket_name, key)
 
-    assert first.outcome is Outcome.DONE
-    assert second.outcome is Outcome.IGNORED
+    assert first == ProcessResult(Outcome.DONE, deployment.deployment_id, S.DEPLOYED)
+    assert second == ProcessResult(Outcome.IGNORED, deployment.deployment_id, S.DEPLOYED, "already handled")
     assert statuses(aws, deployment.deployment_id) == history == ["pending", "synthesized", "applying", "deployed"]
+    # terraform ran for the first delivery only
     assert fake_terraform.commands() == ["init", "apply", "output"]
+    assert aws.table.get_item(Key=component_key(deployment.component_id))["Item"]["handled_sequence"] == 1
 
 
 def test_older_file_after_a_newer_one_is_superseded_and_never_applied(
@@ -138,10 +142,49 @@ def test_older_file_after_a_newer_one_is_superseded_and_never_applied(
     assert service.process(RUNTIME.consumer_bucket_name, newer_key).status is S.DEPLOYED
     result = service.process(RUNTIME.consumer_bucket_name, older_key)
 
-    assert result.outcome is Outcome.IGNORED
+    assert result == ProcessResult(
+        Outcome.IGNORED, older.deployment_id, S.SUPERSEDED, "sequence 4 of this component was handled already"
+    )
     assert aws.record(older.deployment_id).status is S.SUPERSEDED
-    assert statuses(aws, older.deployment_id) == ["superseded"]  # the portal's record had no history yet
+    assert statuses(aws, older.deployment_id) == ["pending", "superseded"]
+    assert aws.record(newer.deployment_id).status is S.DEPLOYED
+    # terraform ran for the newer file only
+    assert [Path(call["cwd"]).name for call in fake_terraform.calls()] == [
+        NAMES.consumer(newer.subscription_id).stack
+    ] * 3
     assert fake_terraform.commands() == ["init", "apply", "output"]
+    assert aws.table.get_item(Key=component_key(older.component_id))["Item"]["handled_sequence"] == 4
+
+
+def test_newer_file_claimed_during_synthesis_wins_before_apply(
+    aws: Aws, make_service: Any, fake_terraform: FakeTerraform, synthesizer: Any
+) -> None:
+    older = variant("consumer-lambda", sequence=3, deployment_id="dep-0000000000000003")
+    key = aws.put_file(older)
+
+    @dataclass
+    class NewerArrivesWhileSynthesizing:
+        def hooks(self, deployment: Any, runtime: Any) -> Any:
+            return synthesizer.hooks(deployment, runtime)
+
+        def synthesize(self, deployment: Any, runtime: Any, outdir: Path) -> Any:
+            # another generator invocation claims sequence 4 of the same component meanwhile
+            aws.table.update_item(
+                Key=component_key(deployment.component_id),
+                UpdateExpression="SET handled_sequence = :seq",
+                ExpressionAttributeValues={":seq": 4},
+            )
+            return synthesizer.synthesize(deployment, runtime, outdir)
+
+    service = make_service(fake_terraform.runner())
+    service.synthesizer = NewerArrivesWhileSynthesizing()
+    result = service.process(RUNTIME.consumer_bucket_name, key)
+
+    assert result == ProcessResult(
+        Outcome.IGNORED, older.deployment_id, S.SUPERSEDED, "sequence 4 of this component was handled already"
+    )
+    assert statuses(aws, older.deployment_id) == ["pending", "synthesized", "superseded"]
+    assert fake_terraform.commands() == ["init"]  # never applied
 
 
 def test_terraform_failure_fails_the_deployment_is_retried_and_a_retry_can_succeed(

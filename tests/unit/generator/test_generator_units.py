@@ -221,7 +221,11 @@ def test_dockerfile_pins_terraform_provider_and_base() -> None:
     assert re.search(r"^FROM public\.ecr\.aws/lambda/python:3\.11$", text, re.M)
     assert re.search(r"^ARG TERRAFORM_VERSION=1\.11\.4$", text, re.M)
     assert re.search(r"^ARG AWS_PROVIDER_VERSION=6\.25\.0$", text, re.M)
-    assert "sha256sum -c -" in text and "ARG TERRAFORM_SHA256" in text
+    # both downloads are checked against a checksum the builder must pass: no default to trust blindly
+    assert re.search(r"^ARG TERRAFORM_SHA256$", text, re.M) and re.search(r"^ARG NODE_SHA256$", text, re.M)
+    assert 'echo "${TERRAFORM_SHA256}  /tmp/terraform.zip" | sha256sum -c -' in text
+    assert 'echo "${NODE_SHA256}  /tmp/node.tar.xz" | sha256sum -c -' in text
+    assert 'test -n "${TERRAFORM_SHA256}" ||' in text and 'test -n "${NODE_SHA256}" ||' in text
     assert "terraform -chdir=/tmp/mirror providers mirror" in text
     assert "filesystem_mirror" in text and "TF_CLI_CONFIG_FILE" in text
     assert "pip install --no-cache-dir -c ${LAMBDA_TASK_ROOT}/src/requirements.lock" in text

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from cdktf import App, S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
 
+from broker_contract.arns import arn_account, arn_region, delivery_problems
 from broker_contract.config import RuntimeConfig
 from broker_contract.models import (
     ApiKeyAuth,
@@ -30,15 +31,7 @@ from broker_contract.models import (
 )
 from broker_contract.names import BrokerNames
 from cdktf_stacks.backend import StateLocation, use_remote_state
-from modules.consumers.pattern import (
-    EVENTS_PRINCIPAL,
-    arn_account,
-    arn_region,
-    delivery_problems,
-    policy_sid,
-    rule_arn,
-    send_message_statement,
-)
+from modules.consumers.pattern import EVENTS_PRINCIPAL, policy_sid, rule_arn, send_message_statement
 
 MANAGED_BY = "event-broker"
 

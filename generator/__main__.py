@@ -109,7 +109,11 @@ def synth_command(args: argparse.Namespace) -> int:
         )
     from generator.synth import CdktfSynthesizer  # noqa: PLC0415
 
-    stack = CdktfSynthesizer(endpoint_url=args.endpoint_url).synthesize(deployment, runtime, args.out)
+    try:
+        stack = CdktfSynthesizer(endpoint_url=args.endpoint_url).synthesize(deployment, runtime, args.out)
+    except ValueError as error:
+        # e.g. a subscription whose target EventBridge cannot reach: the file is valid, the stack is impossible
+        raise UsageError(f"{args.deployment}: {error}") from error
     print(stack.file)
     return 0
 

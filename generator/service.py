@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from broker_contract.arns import delivery_problems
 from broker_contract.catalog import component_key, deployment_key
 from broker_contract.config import RuntimeConfig
 from broker_contract.models import (
@@ -228,6 +229,7 @@ class GeneratorService:
         try:
             deployment = parse_deployment_file(body)
             self._check_environment(deployment)
+            self._check_delivery(deployment)
         except InvalidDeploymentFile as invalid:
             return self._reject(invalid, bucket, key)
 
@@ -248,6 +250,13 @@ class GeneratorService:
                 f"this generator serves {self.runtime.environment!r}",
                 deployment.deployment_id,
             )
+
+    def _check_delivery(self, deployment: AnyDeployment) -> None:
+        # a target EventBridge can never reach would fail every retry at synthesis: refuse it once, with the reason
+        if isinstance(deployment, ConsumerDeployment) and deployment.action is DeploymentAction.DEPLOY:
+            problems = delivery_problems(deployment, self.runtime.region)
+            if problems:
+                raise InvalidDeploymentFile("; ".join(problems), deployment.deployment_id)
 
     def _reject(self, invalid: InvalidDeploymentFile, bucket: str, key: str) -> ProcessResult:
         logger.warning(

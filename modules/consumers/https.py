@@ -27,8 +27,9 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
-from modules.consumers.pattern import EVENTS_PRINCIPAL, terraform_literal
+from modules.consumers.pattern import EVENTS_PRINCIPAL
 from modules.consumers.route import ConsumerRoute, ConsumerRouteConfig, RouteSettings
+from modules.shared.terraform import terraform_literal
 
 AuthKind = Literal["NONE", "API_KEY", "BASIC", "OAUTH_CLIENT_CREDENTIALS"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from broker_contract.models import ConsumerDeployment, HttpsConsumer, LambdaConsumer
+from broker_contract.models import ConsumerDeployment
 
 EVENTS_PRINCIPAL = "events.amazonaws.com"
 
@@ -46,32 +46,6 @@ def event_pattern_json(pattern: dict[str, Any]) -> str:
     return json.dumps(pattern, sort_keys=True, separators=(",", ":"))
 
 
-def terraform_literal(text: str) -> str:
-    """``text`` escaped so Terraform takes it literally: ``${`` -> ``$${``, ``%{`` -> ``%%{``.
-
-    Terraform reads every string argument of a ``.tf.json`` file as a template, and cdktf escapes
-    nothing: user-supplied text (a schema, a content filter, a URL, OAuth scopes) would otherwise be
-    evaluated by ``terraform plan`` (``${file("...")}`` reads the generator's files) or break it.
-    Apply it to user text only, never to a string holding cdktf references.
-    """
-    return text.replace("${", "$${").replace("%{", "%%{")
-
-
-def arn_account(arn: str) -> str:
-    """The account id field of an ARN."""
-    return arn.split(":")[4]
-
-
-def arn_region(arn: str) -> str:
-    """The region field of an ARN."""
-    return arn.split(":")[3]
-
-
-def arn_partition(arn: str) -> str:
-    """The partition field of an ARN (``aws``, ``aws-cn`` ...)."""
-    return arn.split(":")[1]
-
-
 def rule_arn(event_bus_arn: str, rule_name: str) -> str:
     """ARN of a rule on a custom bus: ``arn:<partition>:events:<region>:<account>:rule/<bus>/<rule>``."""
     prefix, bus = event_bus_arn.split(":event-bus/", 1)
@@ -98,23 +72,3 @@ def queue_policy(queue_arn: str, source_rule_arn: str, sid: str) -> dict[str, An
 def policy_sid(name: str) -> str:
     """A statement id derived from a resource name (Sids allow only letters and digits)."""
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-") if part.isalnum())
-
-
-def delivery_problems(deployment: ConsumerDeployment, region: str) -> list[str]:
-    """Why a rule on the broker's bus in ``region`` could not deliver this subscription; empty when it can.
-
-    A rule delivers to functions and queues of its own region only (other accounts are fine, with the
-    owner's permission): a target elsewhere would only fail at ``terraform apply``. The portal can
-    refuse such a subscription with these messages, which name the field and the rule.
-    """
-    consumer = deployment.consumer
-    if isinstance(consumer, HttpsConsumer):
-        return []
-    target_region = arn_region(consumer.connection_string)
-    if target_region == region:
-        return []
-    kind = "function" if isinstance(consumer, LambdaConsumer) else "queue"
-    return [
-        f"consumer.connection_string: the {kind} must be in the broker's region {region} "
-        f"(EventBridge rules deliver to functions and queues of their own region only), not {target_region}"
-    ]

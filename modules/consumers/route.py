@@ -17,7 +17,8 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
-from modules.consumers.pattern import event_pattern_json, policy_sid, queue_policy, terraform_literal
+from modules.consumers.pattern import event_pattern_json, policy_sid, queue_policy
+from modules.shared.terraform import terraform_literal
 
 DEAD_LETTER_RETENTION_SECONDS = 1_209_600  # 14 days, the SQS maximum: time to look at what failed
 

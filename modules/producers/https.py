@@ -29,7 +29,7 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsageP
 from cdktf_cdktf_provider_aws.data_aws_api_gateway_resource import DataAwsApiGatewayResource
 from constructs import Construct
 
-from modules.consumers.pattern import terraform_literal
+from modules.shared.terraform import terraform_literal
 
 JSON = "application/json"
 

@@ -38,6 +38,30 @@ BASIC_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:crm-basic-XyZ1
 OAUTH_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:crm-oauth-XyZ123"
 
 
+#: Terraform would evaluate this (read a file of the generator, upper-case) if it reached it unescaped.
+TEMPLATE_TEXT = '${file("/etc/hostname")} ${upper("x")} %{ if true }y%{ endif } $$${z} $ {'
+
+
+def terraform_template_text(text: str) -> str:
+    """What Terraform makes of a string in a ``.tf.json`` file that must hold no template: its literal value.
+
+    HCL template rules: ``$${`` and ``%%{`` are the escapes of ``${`` and ``%{``, which otherwise start an
+    interpolation or a directive (refused here); any other ``$`` or ``%`` is literal.
+    """
+    out: list[str] = []
+    index = 0
+    while index < len(text):
+        if text.startswith(("$${", "%%{"), index):
+            out.append(text[index + 1 : index + 3])
+            index += 3
+        elif text.startswith(("${", "%{"), index):
+            raise AssertionError(f"Terraform would evaluate {text[index : index + 30]!r}")
+        else:
+            out.append(text[index])
+            index += 1
+    return "".join(out)
+
+
 def _consumer_variant(base: ConsumerDeployment, subscription_id: str, **changes: Any) -> ConsumerDeployment:
     return base.model_copy(update={"subscription_id": subscription_id, **changes})
 
@@ -60,6 +84,19 @@ def deployments() -> dict[str, ProducerDeployment | ConsumerDeployment]:
         ),
         "consumer-lambda-numeric-filter": _consumer_variant(
             lam, "sub-00000000000000b1", content_filter={"amount": [{"numeric": [">=", 100]}]}, target_unit="audit"
+        ),
+        "consumer-lambda-prefix-filter": _consumer_variant(
+            lam,
+            "sub-00000000000000c1",
+            content_filter={"order_id": [{"prefix": "vip-"}], "amount": [{"numeric": [">", 10, "<=", 500]}]},
+            target_unit="vip-desk",
+        ),
+        # a filter naming envelope fields: it lands under detail.data, so it can only ever look at data
+        "consumer-lambda-escaping-filter": _consumer_variant(
+            lam,
+            "sub-00000000000000c2",
+            content_filter={"metadata": {"event_attributes": {"target": ["billing"]}}, "source": ["shop"]},
+            target_unit="audit",
         ),
         "consumer-lambda-cross-account": _consumer_variant(
             lam,
@@ -108,6 +145,31 @@ def deployments() -> dict[str, ProducerDeployment | ConsumerDeployment]:
         ),
         "consumer-https-noauth": _consumer_variant(
             https, "sub-00000000000000b8", consumer=HttpsConsumer(connection_string="https://crm.example.com/open")
+        ),
+        # user text that Terraform would read as a template if it were not escaped
+        "producer-https-template-text": https_producer.model_copy(
+            update={
+                "event": https_producer.event.model_copy(update={"version": 3}),
+                "envelope_schema": {
+                    **https_producer.envelope_schema,
+                    "description": TEMPLATE_TEXT,
+                    "properties": {
+                        **https_producer.envelope_schema["properties"],
+                        "note": {"type": "string", "pattern": "^\\$\\{[a-z]+\\}$", "description": "%{ if true }"},
+                    },
+                },
+            }
+        ),
+        "consumer-https-template-text": _consumer_variant(
+            https,
+            "sub-00000000000000c3",
+            consumer=HttpsConsumer(
+                connection_string="https://crm.example.com/hooks/x?tag=%{b}&v=${c}",
+                auth=OAuthClientCredentials(
+                    secret_arn=OAUTH_SECRET, token_url="https://login.example.com/token", scopes=[TEMPLATE_TEXT, "%{"]
+                ),
+            ),
+            content_filter={"note": [TEMPLATE_TEXT, "$${kept}"]},
         ),
     }
     return {**found, **variants}

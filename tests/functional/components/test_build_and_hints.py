@@ -9,8 +9,14 @@ from pathlib import Path
 import cdktf
 import pytest
 
-from broker_contract.models import ConsumerDeployment, DeploymentAction
-from cdktf_stacks.components import ComponentHints, build_component_stack, post_apply_hints
+from broker_contract.models import ConsumerDeployment, DeploymentAction, LambdaConsumer, SqsConsumer
+from cdktf_stacks.components import (
+    ComponentHints,
+    UndeliverableSubscription,
+    build_component_stack,
+    consumer_problems,
+    post_apply_hints,
+)
 from tests.functional.components.conftest import RUNTIME, Synthesized
 from tests.support.checkov import scan
 
@@ -27,6 +33,40 @@ def test_a_later_destroy_file_builds_the_very_same_stack(synthesized: dict[str, 
     stack = build_component_stack(cdktf.Testing.app(), later, RUNTIME)
     assert stack.node.id == original.stack_id
     assert json.loads(cdktf.Testing.synth(stack)) == original.json
+
+
+@pytest.mark.parametrize(
+    ("name", "consumer", "kind"),
+    [
+        (
+            "consumer-lambda",
+            LambdaConsumer(connection_string="arn:aws:lambda:us-east-1:111122223333:function:f"),
+            "function",
+        ),
+        ("consumer-sqs", SqsConsumer(connection_string="arn:aws:sqs:us-east-1:444455556666:orders"), "queue"),
+    ],
+)
+def test_a_target_in_another_region_is_refused_before_any_stack_exists(
+    synthesized: dict[str, Synthesized], name: str, consumer: LambdaConsumer | SqsConsumer, kind: str
+) -> None:
+    deployment = synthesized[name].deployment.model_copy(update={"consumer": consumer})
+    assert isinstance(deployment, ConsumerDeployment)
+    problem = (
+        f"consumer.connection_string: the {kind} must be in the broker's region eu-west-1 "
+        "(EventBridge rules deliver to functions and queues of their own region only), not us-east-1"
+    )
+    assert consumer_problems(deployment, RUNTIME) == [problem]
+    app = cdktf.Testing.app()
+    with pytest.raises(UndeliverableSubscription) as raised:
+        build_component_stack(app, deployment, RUNTIME)
+    assert str(raised.value) == problem
+    assert app.node.children == []
+
+
+def test_targets_of_the_broker_region_have_no_problem(synthesized: dict[str, Synthesized]) -> None:
+    for built in synthesized.values():
+        if isinstance(built.deployment, ConsumerDeployment):
+            assert consumer_problems(built.deployment, RUNTIME) == []
 
 
 def test_https_producer_hints(synthesized: dict[str, Synthesized]) -> None:

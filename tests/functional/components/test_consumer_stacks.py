@@ -30,6 +30,8 @@ CONSUMERS = [
     "consumer-sqs",
     "consumer-https",
     "consumer-lambda-numeric-filter",
+    "consumer-lambda-prefix-filter",
+    "consumer-lambda-escaping-filter",
     "consumer-lambda-cross-account",
     "consumer-sqs-unmanaged",
     "consumer-sqs-cross-account",
@@ -301,9 +303,16 @@ def test_https_connection_holds_placeholders_never_secrets(
         assert connection["lifecycle"] == {"ignore_changes": ["auth_parameters"]}
     else:
         assert "lifecycle" not in connection
+    # the whole file: the stack never even names the secret, let alone reads it (a secretsmanager data
+    # source would copy the value into the state); the only credentials are the placeholders above
     synthesized_text = json.dumps(stack)
     for secret_arn in (BASIC_SECRET, OAUTH_SECRET, "crm-hook-key-AbCdEf"):
         assert secret_arn.rsplit(":", 1)[-1] not in synthesized_text
+    assert "secretsmanager" not in synthesized_text
+    assert "secret_arn" not in synthesized_text
+    assert synthesized_text.count("placeholder-set-by-broker-generator") == json.dumps(auth_parameters).count(
+        "placeholder-set-by-broker-generator"
+    )
     hints = post_apply_hints(deployment, RUNTIME)
     if ignored:
         assert hints.connection_name == names.connection

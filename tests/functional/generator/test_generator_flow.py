@@ -11,7 +11,13 @@ import pytest
 
 from broker_contract.catalog import component_key
 from broker_contract.examples import examples
-from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, ProducerDeployment
+from broker_contract.models import (
+    ConsumerDeployment,
+    DeploymentAction,
+    DeploymentStatus,
+    LambdaConsumer,
+    ProducerDeployment,
+)
 from broker_contract.names import artifact_key, deployment_file_key
 from generator.handler import handle_batch
 from generator.service import Outcome, ProcessResult
@@ -289,6 +295,26 @@ def test_file_for_another_environment_is_rejected_without_retry(
     assert (result.outcome, result.retry) == (Outcome.REJECTED, False)
     assert aws.record(deployment.deployment_id).error == (
         "environment: the file is for 'prod', this generator serves 'dev'"
+    )
+    assert fake_terraform.calls() == []
+
+
+def test_subscription_to_a_function_in_another_region_is_rejected_without_retry(
+    aws: Aws, make_service: Any, fake_terraform: FakeTerraform
+) -> None:
+    deployment = variant(
+        "consumer-lambda",
+        consumer=LambdaConsumer(connection_string="arn:aws:lambda:us-east-1:111122223333:function:bill-order"),
+    )
+    key = aws.put_file(deployment)
+    aws.put_pending_record(deployment, key)
+
+    result = make_service(fake_terraform.runner()).process(RUNTIME.consumer_bucket_name, key)
+
+    assert (result.outcome, result.retry) == (Outcome.REJECTED, False)
+    assert aws.record(deployment.deployment_id).error == (
+        "consumer.connection_string: the function must be in the broker's region eu-west-1 "
+        "(EventBridge rules deliver to functions and queues of their own region only), not us-east-1"
     )
     assert fake_terraform.calls() == []
 

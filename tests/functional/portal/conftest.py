@@ -20,10 +20,11 @@ from chalicelib import container
 from chalicelib.aws.catalog import CatalogRepository
 from chalicelib.aws.registry import LocalSchemaRegistry
 from chalicelib.aws.storage import ObjectStorage
-from chalicelib.local import create_buckets, create_catalog_table, runtime_config
 from chalicelib.services.backend import Backend
 from chalicelib.settings import PortalSettings, RegistryMode
 from moto import mock_aws
+
+from tests.support.portal_wiring import create_buckets, create_catalog_table, runtime_config
 
 TOKENS = {"tok-shop": "shop-team", "tok-billing": "billing-team", "tok-other": "other-team"}
 SHOP = {"Authorization": "Bearer tok-shop", "Content-Type": "application/json"}

@@ -239,7 +239,7 @@ _COGNITO_FLOW = textwrap.dedent(
     from chalicelib.aws.catalog import CatalogRepository
     from chalicelib.aws.registry import LocalSchemaRegistry
     from chalicelib.aws.storage import ObjectStorage
-    from chalicelib.local import create_buckets, create_catalog_table, runtime_config
+    from tests.support.portal_wiring import create_buckets, create_catalog_table, runtime_config
     from chalicelib.services.backend import Backend
     from chalicelib.settings import PortalSettings
 

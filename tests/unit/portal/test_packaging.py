@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -39,3 +40,24 @@ def test_manage_command_runs_from_the_portal_directory() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "{reconcile,rebuild-registry}" in result.stdout
+
+
+def test_the_lambda_bundle_carries_no_test_wiring() -> None:
+    # everything under portal_chalice/ (but vendor/) is zipped into the Lambda: moto and test helpers stay out
+    imported: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "portal_chalice").rglob("*.py")):
+        if "vendor" in path.relative_to(ROOT / "portal_chalice").parts:
+            continue
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+        imported[str(path.relative_to(ROOT))] = names
+    assert "portal_chalice/app.py" in imported
+    assert {
+        path: names & {"moto", "tests", "pytest"}
+        for path, names in imported.items()
+        if names & {"moto", "tests", "pytest"}
+    } == {}

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from broker_contract.arns import delivery_problems
 from broker_contract.catalog import BY_TEAM
 from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, EventVersionRef
 from broker_contract.schemas import data_field_paths
@@ -125,7 +126,7 @@ class SubscriptionService:
         )
         # The whole deployment file must validate before anything is stored.
         try:
-            ConsumerDeployment(
+            deployment = ConsumerDeployment(
                 deployment_id=record.deployment_id,
                 action=DeploymentAction.DEPLOY,
                 sequence=1,
@@ -145,6 +146,13 @@ class SubscriptionService:
             if isinstance(error, ValidationError):
                 raise from_validation_error(error) from None
             raise bad_request(str(error), FieldProblem("subscription", str(error))) from None
+        # a target EventBridge can never reach from the broker's bus would only fail later, in the generator
+        undeliverable = delivery_problems(deployment, self.backend.config.region)
+        if undeliverable:
+            raise bad_request(
+                "; ".join(undeliverable),
+                *(FieldProblem("connection_string", problem.split(": ", 1)[1]) for problem in undeliverable),
+            )
         intent = intent.model_copy(update={"subscriptions": [record]})
         try:
             catalog.commit_subscription(record, intent)

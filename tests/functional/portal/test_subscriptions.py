@@ -131,6 +131,16 @@ def test_owner_may_subscribe_to_its_own_event(client: Client) -> None:
         ({"content_filter": {"currency": "EUR"}}, "content_filter.currency", "non-empty list"),
         ({"content_filter": {}}, "content_filter", "non-empty object"),
         ({"colour": "red"}, "colour", "Extra inputs"),
+        (
+            {"connection_string": "arn:aws:lambda:us-east-1:111122223333:function:bill"},
+            "connection_string",
+            "must be in the broker's region eu-west-1",
+        ),
+        (
+            {"connection_type": "SQS", "connection_string": "arn:aws:sqs:us-east-1:111122223333:orders"},
+            "connection_string",
+            "the queue must be in the broker's region",
+        ),
     ],
 )
 def test_bad_subscription_input_is_400(

@@ -54,7 +54,7 @@ def _teams(mapping: dict[str, str], source: str) -> dict[str, str]:
 
 
 class PortalSettings(BaseModel):
-    """Portal-only settings; see ``docs/portal.md`` for every variable."""
+    """Portal-only settings; see the README's Portal API section for every variable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

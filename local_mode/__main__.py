@@ -41,18 +41,24 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def curl_examples(portal_url: str) -> list[str]:
+def curl_examples(portal_url: str, deployment_id: str | None = None) -> list[str]:
+    """Commands that work as pasted; ``deployment_id`` (one the walk-through made) fills the deployment ones."""
     token = walkthrough.SHOP_TOKEN
     auth = f'-H "Authorization: Bearer {token}"'
-    return [
+    commands = [
         f"curl -s {auth} {portal_url}/events",
         f"curl -s {auth} -H 'Content-Type: application/json' -X POST {portal_url}/events -d "
         """'{"application":"webshop","event_type":"cart_abandoned","connection_type":"HTTPS","""
         """"data":{"type":"object","properties":{"cart_id":{"type":"string"}},"required":["cart_id"]}}'""",
         f'curl -s -H "Authorization: Bearer {walkthrough.BILLING_TOKEN}" {portal_url}/subscriptions',
-        f"curl -s {auth} {portal_url}/deployments/<deployment_id>/terraform",
-        f"curl -s {portal_url}/openapi.json",
     ]
+    if deployment_id is not None:
+        commands += [
+            f"curl -s {auth} {portal_url}/deployments/{deployment_id}",
+            f"curl -s {auth} {portal_url}/deployments/{deployment_id}/terraform",
+        ]
+    commands.append(f"curl -s {portal_url}/openapi.json")
+    return commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         except PortInUseError as error:
             print(
-                f"error: {error}. Stop the program using it, or choose other ports: "
+                f"error: {error}. Stop what uses {'them' if len(error.taken) > 1 else 'it'}, or choose other ports: "
                 f"{MOTO_PORT_VARIABLE}=... {PORTAL_PORT_VARIABLE}=... make demo "
                 "(or --moto-port/--portal-port).",
                 file=sys.stderr,
@@ -85,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"       logs of every process are in {settings.workdir / 'logs'}", file=sys.stderr)
             return 2
         code = 0
+        shown_deployment: str | None = None
         if not args.skip_walkthrough:
             print("\nWalk-through:", flush=True)
             try:
@@ -92,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             except (PortalError, OSError, ValueError) as error:
                 print(f"error: the walk-through stopped: {error}", file=sys.stderr)
                 outcome = walkthrough.Outcome(failures=[str(error)])
+            # the first event's deployment: shop-team owns it, as the curl examples' token does
+            shown_deployment = next(iter(outcome.deployment_ids.values()), None)
             if outcome.failures:
                 code = 1
                 print("\nProblems seen:\n  " + "\n  ".join(outcome.failures), flush=True)
@@ -100,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return code
         print(f"\nPortal: {broker.portal_url}   embedded AWS: {broker.moto_url}   (Ctrl-C stops everything)")
         print("Demo teams: shop-team (token demo-shop-token), billing-team (token demo-billing-token). Try:")
-        for line in curl_examples(broker.portal_url):
+        for line in curl_examples(broker.portal_url, shown_deployment):
             print(f"  {line}")
         sys.stdout.flush()
         while True:

@@ -32,7 +32,7 @@ from local_mode.processes import (
 )
 from local_mode.provision import Provisioner, ProvisionResult, StackDocument
 from local_mode.settings import LocalSettings
-from local_mode.synth import REPO, STACKS, stack_file, synthesize
+from local_mode.synth import REPO, STACKS, is_current, stack_file, synthesize
 from local_mode.terraform import TerraformDecision, decide
 
 log = logging.getLogger(__name__)
@@ -165,6 +165,8 @@ class LocalBroker:
         started = time.monotonic()
         config = self.settings.environment_config()
         outdir = self.settings.workdir / "cdktf.out"
+        if not is_current(config, outdir):
+            self.report("synthesizing the core stacks with cdktf (a first run takes 5 to 30 s)...")
         fresh = synthesize(config, outdir, self._base_env(), python=self.settings.python)
         shown = outdir.relative_to(REPO) if outdir.is_relative_to(REPO) else outdir
         verb = "synthesized" if fresh else "unchanged, reused"

@@ -25,7 +25,11 @@ log = logging.getLogger(__name__)
 
 
 class PortInUseError(RuntimeError):
-    """A port local mode needs is taken by another program."""
+    """Ports local mode needs are taken by another program; ``taken`` lists them."""
+
+    def __init__(self, message: str, taken: Sequence[int] = ()) -> None:
+        super().__init__(message)
+        self.taken = list(taken)
 
 
 class StartupError(RuntimeError):
@@ -46,9 +50,10 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 
 def check_ports(ports: Mapping[str, int], host: str = "127.0.0.1") -> None:
     """Raise PortInUseError naming every taken port and the variable that moves it."""
-    taken = [f"{what} port {port}" for what, port in ports.items() if not port_is_free(port, host)]
+    taken = {what: port for what, port in ports.items() if not port_is_free(port, host)}
     if taken:
-        raise PortInUseError(f"{' and '.join(taken)} already in use on {host}")
+        named = " and ".join(f"{what} port {port}" for what, port in taken.items())
+        raise PortInUseError(f"{named} already in use on {host}", list(taken.values()))
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -132,6 +137,10 @@ class Supervisor:
             os.killpg(group, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             managed.process.wait(timeout=self.stop_timeout)
+        # SIGKILL is delivered at once but a loaded machine may take a moment to end the processes
+        deadline = time.monotonic() + self.stop_timeout
+        while group_members(group) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def groups(self) -> list[int]:
         return [managed.pid for managed in self.processes]

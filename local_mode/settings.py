@@ -16,6 +16,7 @@ DEFAULT_MOTO_PORT = 4566
 DEFAULT_PORTAL_PORT = 8000
 MOTO_PORT_VARIABLE = "BROKER_LOCAL_MOTO_PORT"
 PORTAL_PORT_VARIABLE = "BROKER_LOCAL_PORTAL_PORT"
+WORKDIR_VARIABLE = "BROKER_LOCAL_WORKDIR"
 #: the demo environment: its own names (``local-...``), in the dev region, in moto's default account
 LOCAL_ENVIRONMENT = "local"
 LOCAL_REGION = "eu-west-1"
@@ -60,7 +61,10 @@ class LocalSettings:
         moto_port: int | None = None,
         portal_port: int | None = None,
     ) -> LocalSettings:
-        """Flags win over ``BROKER_LOCAL_MOTO_PORT`` / ``BROKER_LOCAL_PORTAL_PORT``, which win over defaults."""
+        """Flags win over ``BROKER_LOCAL_MOTO_PORT`` / ``BROKER_LOCAL_PORTAL_PORT``, which win over defaults.
+
+        ``BROKER_LOCAL_WORKDIR`` moves the working directory (logs, synthesized stacks) from ``.local``.
+        """
         env = os.environ if environ is None else environ
         moto = moto_port if moto_port is not None else env.get(MOTO_PORT_VARIABLE, DEFAULT_MOTO_PORT)
         portal = portal_port if portal_port is not None else env.get(PORTAL_PORT_VARIABLE, DEFAULT_PORTAL_PORT)
@@ -68,6 +72,7 @@ class LocalSettings:
             moto_port=_port(moto, "--moto-port" if moto_port is not None else MOTO_PORT_VARIABLE),
             portal_port=_port(portal, "--portal-port" if portal_port is not None else PORTAL_PORT_VARIABLE),
             region=env.get("BROKER_REGION") or LOCAL_REGION,
+            workdir=Path(env[WORKDIR_VARIABLE]).resolve() if env.get(WORKDIR_VARIABLE) else cls.workdir,
         )
         if settings.moto_port == settings.portal_port:
             raise SettingsError(f"moto and the portal cannot share port {settings.moto_port}")

@@ -11,8 +11,11 @@ second ``make demo`` starts in seconds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -45,14 +48,23 @@ def stack_file(outdir: Path, stack: str) -> Path:
     return outdir / "stacks" / stack / "cdk.tf.json"
 
 
+def is_current(config: EnvironmentConfig, outdir: Path) -> bool:
+    """True when ``outdir`` holds both core stacks synthesized from the current sources and ``config``."""
+    marker = outdir / FINGERPRINT_FILE
+    return (
+        marker.exists()
+        and marker.read_text() == fingerprint(config)
+        and all(stack_file(outdir, stack).exists() for stack in STACKS)
+    )
+
+
 def synthesize(
     config: EnvironmentConfig, outdir: Path, env: Mapping[str, str], python: str = sys.executable, timeout: float = 300
 ) -> bool:
     """Write both core stacks under ``outdir``; False when the previous output was still current."""
-    marker = outdir / FINGERPRINT_FILE
-    current = fingerprint(config)
-    if marker.exists() and marker.read_text() == current and all(stack_file(outdir, s).exists() for s in STACKS):
+    if is_current(config, outdir):
         return False
+    current = fingerprint(config)
     command = [
         python,
         "-m",
@@ -62,13 +74,29 @@ def synthesize(
         "--config",
         config.model_dump_json(),
     ]
-    completed = subprocess.run(
-        command, cwd=REPO, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
+    # its own process group: an interruption (Ctrl-C, SIGTERM, timeout) ends the child AND its jsii node processes
+    child = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
-    if completed.returncode != 0:
-        tail = "\n".join((completed.stderr or completed.stdout).strip().splitlines()[-20:])
-        raise SynthesisError(f"synthesizing the core stacks failed (exit {completed.returncode}):\n{tail}")
-    marker.write_text(current)
+    try:
+        stdout, stderr = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as error:
+        raise SynthesisError(f"synthesizing the core stacks took longer than {timeout:.0f} s") from error
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    if child.returncode != 0:
+        tail = "\n".join((stderr or stdout).strip().splitlines()[-20:])
+        raise SynthesisError(f"synthesizing the core stacks failed (exit {child.returncode}):\n{tail}")
+    (outdir / FINGERPRINT_FILE).write_text(current)
     return True
 
 

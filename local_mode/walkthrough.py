@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,6 +118,8 @@ class Outcome:
     """What the walk-through saw; the exit code of ``--once`` depends on ``failures``."""
 
     deployments: dict[str, str] = field(default_factory=dict)
+    #: label -> deployment id, in the order the walk-through asked for them (the events first)
+    deployment_ids: dict[str, str] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     reached: dict[str, list[str]] = field(default_factory=dict)
 
@@ -129,15 +132,18 @@ def wait_for(
     deployment_ids: dict[str, str],
     say: Say,
     timeout: float = 120.0,
+    *,
     interval: float = 0.5,
+    heartbeat: float = 5.0,
 ) -> dict[str, dict[str, Any]]:
     """Poll ``GET /deployments/{id}`` (as the team that asked, ``portals[label]``) until all settle.
 
-    Prints a progress line whenever a status changes.
+    Prints a progress line whenever a status changes, and every ``heartbeat`` seconds while none does.
     """
     started = time.monotonic()
     records: dict[str, dict[str, Any]] = {}
     last = ""
+    last_said = started
     while True:
         for label, deployment_id in deployment_ids.items():
             if records.get(label, {}).get("status") in SETTLED:
@@ -147,12 +153,14 @@ def wait_for(
                 records[label] = response.body
         statuses = [records.get(label, {}).get("status", "pending") for label in deployment_ids]
         settled = sum(status in SETTLED for status in statuses)
+        counts = Counter(statuses)
         line = f"  {settled}/{len(deployment_ids)} settled: " + ", ".join(
-            f"{label}={status}" for label, status in zip(deployment_ids, statuses, strict=True)
+            f"{count} {status}" for status, count in counts.items()
         )
-        if line != last:
-            say(f"{line}  ({time.monotonic() - started:.0f} s)")
-            last = line
+        now = time.monotonic()
+        if line != last or now - last_said >= heartbeat:
+            say(f"{line}  ({now - started:.0f} s)")
+            last, last_said = line, now
         if settled == len(deployment_ids):
             return records
         if time.monotonic() - started > timeout:
@@ -166,7 +174,7 @@ def run(portal_url: str, region: str, say: Say = print, timeout: float = 120.0) 
     outcome = Outcome()
     shop = PortalClient(portal_url, SHOP_TOKEN)
     billing = PortalClient(portal_url, BILLING_TOKEN)
-    deployment_ids: dict[str, str] = {}
+    deployment_ids = outcome.deployment_ids
     owners: dict[str, PortalClient] = {}
 
     say("1. shop-team registers two events")
@@ -211,6 +219,9 @@ def run(portal_url: str, region: str, say: Say = print, timeout: float = 120.0) 
             consumer_rules.extend((label, rule) for rule in rules(stack))
 
     say("5. which subscriptions sample events reach (EventBridge pattern matching)")
+    if not consumer_rules:
+        say("   no consumer stack was synthesized: nothing to match the sample events against")
+        return outcome
     for description, event in SAMPLE_EVENTS:
         names = reached(event, consumer_rules)
         outcome.reached[description] = names

@@ -8,15 +8,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from broker_contract.config import RuntimeConfig
 from local_mode import __main__ as cli
+from local_mode import walkthrough
 from local_mode.broker import LocalBroker
+from local_mode.client import PortalClient, Response
 from local_mode.processes import PortInUseError, Supervisor, check_ports, free_port, group_members, port_is_free
 from local_mode.settings import LocalSettings, SettingsError
 from local_mode.summary import describe, reached, rules, schema_outline
+from local_mode.synth import FINGERPRINT_FILE, STACKS, fingerprint, is_current, stack_file
 from local_mode.terraform import TerraformDecision, decide
 
 pytestmark = pytest.mark.xdist_group("e2e")
@@ -233,3 +237,86 @@ def test_the_worker_runs_terraform_only_when_it_is_usable(
     runtime = RuntimeConfig.model_validate({name: f"x-{name}" for name in RuntimeConfig.output_names()})
     command = broker.worker_command(runtime)
     assert command[command.index("--terraform") + 1] == expected
+
+
+# -- synthesis reuse and printed commands ---------------------------------------------------------------------
+
+
+def test_core_stacks_are_reused_only_while_sources_and_config_are_unchanged(tmp_path: Path) -> None:
+    config = LocalSettings().environment_config()
+    for stack in STACKS:
+        stack_file(tmp_path, stack).parent.mkdir(parents=True)
+        stack_file(tmp_path, stack).write_text("{}")
+    assert is_current(config, tmp_path) is False  # never synthesized here: no fingerprint
+    (tmp_path / FINGERPRINT_FILE).write_text(fingerprint(config))
+    assert is_current(config, tmp_path) is True
+    assert is_current(config.model_copy(update={"region": "us-east-1"}), tmp_path) is False
+    stack_file(tmp_path, "broker").unlink()
+    assert is_current(config, tmp_path) is False
+
+
+def test_the_workdir_can_be_moved_with_a_variable(tmp_path: Path) -> None:
+    assert LocalSettings.from_environment({}).workdir == REPO / ".local"
+    assert LocalSettings.from_environment({"BROKER_LOCAL_WORKDIR": str(tmp_path)}).workdir == tmp_path
+
+
+def test_printed_curl_commands_name_a_real_deployment_or_none() -> None:
+    with_deployment = cli.curl_examples("http://127.0.0.1:8000", "dep-0123456789abcdef")
+    assert with_deployment[3:5] == [
+        'curl -s -H "Authorization: Bearer demo-shop-token" http://127.0.0.1:8000/deployments/dep-0123456789abcdef',
+        'curl -s -H "Authorization: Bearer demo-shop-token" '
+        "http://127.0.0.1:8000/deployments/dep-0123456789abcdef/terraform",
+    ]
+    # without a walk-through there is no deployment to name: no placeholder the shell would mangle
+    without = cli.curl_examples("http://127.0.0.1:8000")
+    assert [line for line in without if "/deployments/" in line or "<" in line] == []
+    assert without[-1] == "curl -s http://127.0.0.1:8000/openapi.json"
+
+
+def test_two_taken_ports_are_named_in_one_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as moto, socket.socket() as portal:
+        for listener in (moto, portal):
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+        ports = [moto.getsockname()[1], portal.getsockname()[1]]
+        code = cli.main(["--once", "--moto-port", str(ports[0]), "--portal-port", str(ports[1])])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(
+        f"error: moto port {ports[0]} and portal port {ports[1]} already in use on 127.0.0.1. Stop what uses them,"
+    )
+    assert err.count("\n") == 1
+
+
+class ScriptedPortal(PortalClient):
+    """Answers ``GET /deployments/{id}`` with the next status of a script."""
+
+    def __init__(self, *statuses: str) -> None:
+        super().__init__("http://127.0.0.1:9")
+        self.statuses = list(statuses)
+
+    def request(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> Response:
+        return Response(200, {"deployment_id": path.rsplit("/", 1)[1], "status": self.statuses.pop(0)})
+
+
+def test_waiting_for_deployments_prints_a_line_per_change_with_counts() -> None:
+    portals = {"event": ScriptedPortal("pending", "synthesized"), "sub": ScriptedPortal("pending", "pending", "failed")}
+    lines: list[str] = []
+    records = walkthrough.wait_for(
+        dict(portals), {"event": "dep-1", "sub": "dep-2"}, lines.append, interval=0, heartbeat=3600
+    )
+    assert [line.rsplit("  (", 1)[0] for line in lines] == [
+        "  0/2 settled: 2 pending",
+        "  1/2 settled: 1 synthesized, 1 pending",
+        "  2/2 settled: 1 synthesized, 1 failed",
+    ]
+    assert {label: record["status"] for label, record in records.items()} == {"event": "synthesized", "sub": "failed"}
+
+
+def test_waiting_repeats_the_progress_line_while_nothing_changes() -> None:
+    lines: list[str] = []
+    portals: dict[str, PortalClient] = {"event": ScriptedPortal("pending", "pending", "pending", "deployed")}
+    walkthrough.wait_for(portals, {"event": "dep-1"}, lines.append, interval=0, heartbeat=0)
+    assert [line.rsplit("  (", 1)[0] for line in lines] == ["  0/1 settled: 1 pending"] * 3 + [
+        "  1/1 settled: 1 deployed"
+    ]

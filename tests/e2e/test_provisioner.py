@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from broker_contract.config import RuntimeConfig
 from local_mode.provision import Provisioner, ProvisioningError, StackDocument, creation_order
 from local_mode.references import UnresolvedReferenceError, resolve
 from local_mode.settings import LocalSettings
-from local_mode.synth import STACKS, stack_file, synthesize
+from local_mode.synth import STACKS, stack_file
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -115,14 +114,6 @@ def test_a_core_resource_moto_refuses_stops_provisioning(aws: None) -> None:
     )
     with pytest.raises(ProvisioningError, match=r"broken: cannot create aws_s3_bucket\.b"):
         provisioner().provision(document)
-
-
-@pytest.fixture(scope="session")
-def core_stacks(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real bootstrap and broker stacks, synthesized once for the session (child process)."""
-    outdir = tmp_path_factory.mktemp("core") / "cdktf.out"
-    synthesize(LocalSettings().environment_config(), outdir, dict(os.environ))
-    return outdir
 
 
 def test_real_core_stacks_make_a_complete_runtime_config(core_stacks: Path, aws: None) -> None:

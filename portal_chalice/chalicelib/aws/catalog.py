@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from broker_contract.catalog import BY_LISTING, PARTITION_KEY, SORT_KEY, Index, component_key, deployment_key
 from broker_contract.records import DeploymentRecord, plain_numbers
+from chalicelib.aws.lazy import LazyClient
 from chalicelib.records import (
     INTENTS_PARTITION,
     EventRecord,
@@ -66,19 +67,12 @@ class Page:
     scanned_count: int
 
 
-class CatalogRepository:
+class CatalogRepository(LazyClient):
     """The catalog table: events, versions, subscriptions, intents, deployments and components."""
 
     def __init__(self, table_name: str, client_factory: Callable[[], Any]) -> None:
         self.table_name = table_name
-        self._client_factory = client_factory
-        self._client: Any = None
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+        super().__init__(client_factory)
 
     # --- primitives -------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from chalicelib.aws.lazy import LazyClient
+
 logger = logging.getLogger(__name__)
 
 SCHEMA_TYPE = "JSONSchemaDraft4"
@@ -37,19 +39,12 @@ class SchemaRegistry(Protocol):
         ...
 
 
-class EventBridgeSchemaRegistry:
+class EventBridgeSchemaRegistry(LazyClient):
     """The EventBridge Schemas API (``schemas`` client), registry name from the runtime configuration."""
 
     def __init__(self, registry_name: str, client_factory: Callable[[], Any]) -> None:
         self.registry_name = registry_name
-        self._client_factory = client_factory
-        self._client: Any = None
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+        super().__init__(client_factory)
 
     def register(self, event_type: str, version: int, schema: dict[str, Any], description: str) -> None:
         arguments = {

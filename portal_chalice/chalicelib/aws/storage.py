@@ -8,21 +8,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.aws.lazy import LazyClient
+
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 
 
-class ObjectStorage:
+class ObjectStorage(LazyClient):
     """JSON objects in S3 over an injected client (built lazily by ``client_factory``)."""
 
     def __init__(self, client_factory: Callable[[], Any]) -> None:
-        self._client_factory = client_factory
-        self._client: Any = None
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+        super().__init__(client_factory)
 
     def put_json(self, bucket: str, key: str, document: Any) -> None:
         body = json.dumps(document, indent=2, sort_keys=True).encode()

@@ -69,18 +69,11 @@ from broker_contract import catalog
 from broker_contract.config import ENV_PREFIX, EnvironmentConfig, RuntimeConfig
 from cdktf_stacks.backend import StateLocation, use_remote_state
 from cdktf_stacks.bootstrap import aws_provider
-from modules.core.policies import (
-    CoreArns,
-    Statement,
-    apigateway_events_statements,
-    assume_role_policy,
-    generator_statements,
-    policy_document,
-    portal_statements,
-)
+from modules.core.policies import CoreArns, apigateway_events_statements, generator_statements, portal_statements
 from modules.core.producer_api import ProducerApi, ProducerApiConfig
 from modules.shared.bucket import SecureBucket, SecureBucketConfig
 from modules.shared.checkov import skip_check
+from modules.shared.iam import ServiceRoleConfig, Statement, assume_role_policy, policy_document, service_role
 from modules.shared.queue import QueueWithDlq, QueueWithDlqConfig
 
 #: S3 notifications for deployment files: every new file is one message to the generator
@@ -572,18 +565,15 @@ class BrokerStack(TerraformStack):
 
     def _role(self, construct_id: str, name: str, service: str, purpose: str, statements: list[Statement]) -> IamRole:
         """A role ``service`` assumes, with its permissions as one inline policy (kept in ``_role_policies``)."""
-        role = IamRole(
+        role, self._role_policies[name] = service_role(
             self,
             construct_id,
-            name=name,
-            description=f"{self.names.prefix}: {purpose}",
-            assume_role_policy=json.dumps(assume_role_policy(service)),
-        )
-        self._role_policies[name] = IamRolePolicy(
-            self,
-            f"{construct_id}-policy",
-            name=name,
-            role=role.id,
-            policy=json.dumps(policy_document(statements)),
+            ServiceRoleConfig(
+                name=name,
+                service=service,
+                description=f"{self.names.prefix}: {purpose}",
+                policy_name=name,
+                statements=statements,
+            ),
         )
         return role

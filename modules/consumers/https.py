@@ -7,7 +7,6 @@ generator copies the real values from Secrets Manager into the connection after 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -29,6 +28,7 @@ from constructs import Construct
 
 from modules.consumers.pattern import EVENTS_PRINCIPAL
 from modules.consumers.route import ConsumerRoute, ConsumerRouteConfig, RouteSettings
+from modules.shared.iam import ServiceRoleConfig, service_role
 from modules.shared.terraform import terraform_literal
 
 AuthKind = Literal["NONE", "API_KEY", "BASIC", "OAUTH_CLIENT_CREDENTIALS"]
@@ -137,42 +137,23 @@ class HttpsConsumerTarget(Construct):
             invocation_endpoint=terraform_literal(config.endpoint_url),
             invocation_rate_limit_per_second=config.rate_limit_per_second,
         )
-        self.role = IamRole(
+        self.role, self.role_policy = service_role(
             self,
             "role",
-            name=config.target_role_name,
-            description=f"EventBridge delivery of {config.route.rule_name} to its API destination",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": EVENTS_PRINCIPAL},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": config.account_id}},
-                        }
-                    ],
-                }
-            ),
-        )
-        self.role_policy = IamRolePolicy(
-            self,
-            "role-policy",
-            name="invoke-api-destination",
-            role=self.role.id,
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "InvokeApiDestination",
-                            "Effect": "Allow",
-                            "Action": "events:InvokeApiDestination",
-                            "Resource": self.api_destination.arn,
-                        }
-                    ],
-                }
+            ServiceRoleConfig(
+                name=config.target_role_name,
+                service=EVENTS_PRINCIPAL,
+                description=f"EventBridge delivery of {config.route.rule_name} to its API destination",
+                policy_name="invoke-api-destination",
+                statements=[
+                    {
+                        "Sid": "InvokeApiDestination",
+                        "Effect": "Allow",
+                        "Action": "events:InvokeApiDestination",
+                        "Resource": self.api_destination.arn,
+                    }
+                ],
+                source_account=config.account_id,
             ),
         )
         self.route = ConsumerRoute(

@@ -13,14 +13,13 @@ grant itself anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from broker_contract.names import BrokerNames
+from modules.shared.iam import Statement
 
 PARTITION = "aws"
 #: tag key (value: the environment) by which teams let the generator use their secrets and queues
 BROKER_TAG = "event-broker"
-Statement = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -81,23 +80,6 @@ class CoreArns:
 
     def api(self, api_id: str) -> str:
         return f"arn:{PARTITION}:apigateway:{self.names.region}::/restapis/{api_id}"
-
-
-def policy_document(statements: list[Statement]) -> dict[str, Any]:
-    """An IAM policy document holding ``statements``."""
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
-def assume_role_policy(service: str, source_account: str | None = None) -> dict[str, Any]:
-    """Trust policy letting ``service`` assume the role (optionally only on behalf of our account)."""
-    statement: Statement = {
-        "Effect": "Allow",
-        "Principal": {"Service": service},
-        "Action": "sts:AssumeRole",
-    }
-    if source_account is not None:
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
-    return policy_document([statement])
 
 
 def _catalog_statement(arns: CoreArns, sid: str, actions: list[str], indexes: bool) -> Statement:

@@ -7,7 +7,6 @@ the queue and land in its dead-letter queue after ``max_receive_count`` receives
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.iam_role import IamRole
@@ -21,6 +20,7 @@ from cdktf_cdktf_provider_aws.pipes_pipe import (
 )
 from constructs import Construct
 
+from modules.shared.iam import ServiceRoleConfig, service_role
 from modules.shared.queue import QueueWithDlq, QueueWithDlqConfig
 
 #: Pipes parse a JSON message body, so ``<$.body>`` makes the envelope itself the event's detail.
@@ -68,48 +68,29 @@ class SqsProducerPipe(Construct):
                 max_receive_count=config.max_receive_count,
             ),
         )
-        self.role = IamRole(
+        self.role, self.role_policy = service_role(
             self,
             "role",
-            name=config.pipe_role_name,
-            description=f"EventBridge Pipe of the {config.detail_type} producer queue",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "pipes.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": config.account_id}},
-                        }
-                    ],
-                }
-            ),
-        )
-        self.role_policy = IamRolePolicy(
-            self,
-            "role-policy",
-            name="pipe-queue-to-bus",
-            role=self.role.id,
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "ReadProducerQueue",
-                            "Effect": "Allow",
-                            "Action": QUEUE_ACTIONS,
-                            "Resource": self.queues.queue.arn,
-                        },
-                        {
-                            "Sid": "PutOnBus",
-                            "Effect": "Allow",
-                            "Action": "events:PutEvents",
-                            "Resource": config.event_bus_arn,
-                        },
-                    ],
-                }
+            ServiceRoleConfig(
+                name=config.pipe_role_name,
+                service="pipes.amazonaws.com",
+                description=f"EventBridge Pipe of the {config.detail_type} producer queue",
+                policy_name="pipe-queue-to-bus",
+                statements=[
+                    {
+                        "Sid": "ReadProducerQueue",
+                        "Effect": "Allow",
+                        "Action": QUEUE_ACTIONS,
+                        "Resource": self.queues.queue.arn,
+                    },
+                    {
+                        "Sid": "PutOnBus",
+                        "Effect": "Allow",
+                        "Action": "events:PutEvents",
+                        "Resource": config.event_bus_arn,
+                    },
+                ],
+                source_account=config.account_id,
             ),
         )
         self.pipe = PipesPipe(

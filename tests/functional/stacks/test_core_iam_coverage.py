@@ -32,7 +32,8 @@ from broker_contract.config import RuntimeConfig
 from broker_contract.examples import examples
 from broker_contract.names import BrokerNames
 from cdktf_stacks.components import build_component_stack
-from modules.core.policies import CoreArns, Statement, generator_statements, portal_statements
+from modules.core.policies import CoreArns, generator_statements, portal_statements
+from modules.shared.iam import Statement
 
 pytestmark = pytest.mark.xdist_group("core-stacks")
 

@@ -19,6 +19,7 @@ from broker_contract.names import (
     ENVIRONMENT_PATTERN,
     IDENTIFIER_MAX_LENGTH,
     IDENTIFIER_PATTERN,
+    IDENTIFIER_RULE,
     SUBSCRIPTION_ID_PATTERN,
     consumer_component_id,
     detail_type,
@@ -43,6 +44,17 @@ LAMBDA_ARN_PATTERN = (
 )
 SQS_ARN_PATTERN = rf"^arn:{_PARTITION}:sqs:{_REGION}:\d{{12}}:[A-Za-z0-9_-]{{1,75}}(?:\.fifo)?$"
 SECRET_ARN_PATTERN = rf"^arn:{_PARTITION}:secretsmanager:{_REGION}:\d{{12}}:secret:[A-Za-z0-9/_+=.@-]{{1,512}}$"
+
+
+#: What each pattern means, in words, for error messages that must name the rule a user broke.
+PATTERN_RULES: dict[str, str] = {
+    IDENTIFIER_PATTERN: f"must be {IDENTIFIER_RULE}",
+    SUBSCRIPTION_ID_PATTERN: "must be a subscription id: 'sub-' and 16 lowercase hex digits",
+    DEPLOYMENT_ID_PATTERN: "must be a deployment id: 'dep-' and 16 lowercase hex digits",
+    LAMBDA_ARN_PATTERN: "must be a Lambda function ARN: arn:aws:lambda:<region>:<12-digit account>:function:<name>",
+    SQS_ARN_PATTERN: "must be an SQS queue ARN: arn:aws:sqs:<region>:<12-digit account>:<queue name>",
+    SECRET_ARN_PATTERN: "must be a Secrets Manager secret ARN: arn:aws:secretsmanager:<region>:<account>:secret:<name>",
+}
 
 
 class StrictModel(BaseModel):

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from broker_contract.models import PATTERN_RULES
+
 
 @dataclass(frozen=True)
 class FieldProblem:
@@ -71,12 +73,21 @@ def incomplete(message: str) -> ApiError:
     return ApiError(message, (), 503, "incomplete")
 
 
+def rule_of(item: Any) -> str:
+    """pydantic's message, with a pattern's meaning in words first (a regex alone tells a user little)."""
+    if item["type"] == "string_pattern_mismatch":
+        meaning = PATTERN_RULES.get(item.get("ctx", {}).get("pattern", ""))
+        if meaning:
+            return f"{meaning} ({item['msg']})"
+    return str(item["msg"])
+
+
 def from_validation_error(error: ValidationError, prefix: str = "") -> ApiError:
     """A 400 naming every refused field (dotted path) and the rule pydantic applied."""
     problems = []
     for item in error.errors(include_url=False):
         path = ".".join(str(part) for part in item["loc"])
         where = f"{prefix}.{path}" if prefix and path else (prefix or path or "body")
-        problems.append(FieldProblem(where, item["msg"]))
+        problems.append(FieldProblem(where, rule_of(item)))
     summary = "; ".join(f"{problem.field}: {problem.rule}" for problem in problems)
     return bad_request(f"invalid request: {summary}", *problems)

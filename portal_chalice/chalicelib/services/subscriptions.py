@@ -11,7 +11,7 @@ from broker_contract.catalog import BY_TEAM
 from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, EventVersionRef
 from broker_contract.schemas import data_field_paths
 from chalicelib.aws.catalog import ConditionFailed
-from chalicelib.errors import FieldProblem, bad_request, conflict, forbidden, from_validation_error, not_found
+from chalicelib.errors import FieldProblem, bad_request, conflict, forbidden, from_validation_error, not_found, rule_of
 from chalicelib.models import Subscription, SubscriptionCreateRequest, SubscriptionDetail, SubscriptionList
 from chalicelib.records import IntentRecord, SubscriptionRecord, dedupe_id, team_partition
 from chalicelib.services.backend import Backend
@@ -76,7 +76,7 @@ class SubscriptionService:
             problems = [
                 FieldProblem(
                     "connection_string" if "connection_string" in [str(part) for part in item["loc"]] else "auth",
-                    item["msg"],
+                    rule_of(item),
                 )
                 for item in error.errors(include_url=False)
             ]

@@ -140,7 +140,11 @@ VALID = {"application": "shop", "event_type": "order-created", "connection_type"
         ("[1, 2]", "body", "JSON object"),
         ("", "body", "JSON object"),
         (json.dumps({**VALID, "colour": "red"}), "colour", "Extra inputs are not permitted"),
-        (json.dumps({**VALID, "event_type": "Order Created"}), "event_type", "should match pattern"),
+        (
+            json.dumps({**VALID, "event_type": "Order Created"}),
+            "event_type",
+            "must be lowercase letters and digits, optionally separated by single",
+        ),
         (json.dumps({**VALID, "event_type": "a" * 49}), "event_type", "at most 48 characters"),
         (json.dumps({**VALID, "application": 7}), "application", "valid string"),
         (json.dumps({**VALID, "connection_type": "FTP"}), "connection_type", "'HTTPS' or 'SQS'"),

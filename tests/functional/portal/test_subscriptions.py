@@ -97,7 +97,11 @@ def test_owner_may_subscribe_to_its_own_event(client: Client) -> None:
 @pytest.mark.parametrize(
     ("overrides", "field", "rule_part"),
     [
-        ({"connection_string": "arn:aws:lambda:eu-west-1:1111:function:x"}, "connection_string", "should match"),
+        (
+            {"connection_string": "arn:aws:lambda:eu-west-1:1111:function:x"},
+            "connection_string",
+            "must be a Lambda function ARN: arn:aws:lambda:<region>",
+        ),
         ({"connection_type": "SQS", "connection_string": LAMBDA_ARN}, "connection_string", "should match"),
         ({"connection_type": "HTTPS", "connection_string": "http://crm.example.com/x"}, "connection_string", "https"),
         ({"connection_type": "HTTPS", "connection_string": "https://10.0.0.1/x"}, "connection_string", "public host"),

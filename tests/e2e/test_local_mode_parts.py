@@ -147,7 +147,7 @@ def test_terraform_without_an_offline_aws_provider_is_not_used(fake_terraform: P
 
 def test_terraform_with_the_provider_in_a_plugin_cache_is_used(fake_terraform: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    (cache / "registry.terraform.io" / "hashicorp" / "aws" / "6.25.0").mkdir(parents=True)
+    (cache / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0").mkdir(parents=True)
     config = tmp_path / "terraformrc"
     config.write_text(f'plugin_cache_dir = "{cache}"\n')
     decision = decide({"PATH": str(fake_terraform), "TF_CLI_CONFIG_FILE": str(config)}, home=tmp_path / "home")
@@ -157,7 +157,7 @@ def test_terraform_with_the_provider_in_a_plugin_cache_is_used(fake_terraform: P
 
 def test_terraform_with_the_provider_in_a_filesystem_mirror_is_used(fake_terraform: Path, tmp_path: Path) -> None:
     mirror = tmp_path / "mirror"
-    (mirror / "registry.terraform.io" / "hashicorp" / "aws" / "6.25.0").mkdir(parents=True)
+    (mirror / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0").mkdir(parents=True)
     config = tmp_path / "terraformrc"
     config.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n')
     env = {"PATH": str(fake_terraform), "TF_CLI_CONFIG_FILE": str(config)}
@@ -170,7 +170,7 @@ def test_terraform_can_be_forced_on_or_off(fake_terraform: Path, tmp_path: Path)
     assert decide({"PATH": str(tmp_path / "empty"), "BROKER_LOCAL_TERRAFORM": "1"}, home=home).reason == (
         "no terraform binary on the PATH"
     )
-    cache = home / ".terraform.d" / "plugins" / "registry.terraform.io" / "hashicorp" / "aws" / "6.25.0"
+    cache = home / ".terraform.d" / "plugins" / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0"
     cache.mkdir(parents=True)
     assert decide({"PATH": str(fake_terraform)}, home=home).usable is True
     assert decide({"PATH": str(fake_terraform), "BROKER_LOCAL_TERRAFORM": "0"}, home=home).usable is False

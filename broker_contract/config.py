@@ -80,7 +80,6 @@ class RuntimeConfig(BaseModel):
     consumer_bucket_name: str
     artifact_bucket_name: str
     state_bucket_name: str
-    lock_table_name: str
     producer_api_id: str
     producer_api_root_resource_id: str
     producer_api_stage_name: str
@@ -138,7 +137,6 @@ class RuntimeConfig(BaseModel):
             consumer_bucket_name=names.consumer_bucket,
             artifact_bucket_name=names.artifact_bucket,
             state_bucket_name=names.state_bucket,
-            lock_table_name=names.lock_table,
             producer_api_id=producer_api_id,
             producer_api_root_resource_id=root_resource_id,
             producer_api_stage_name=stage,

@@ -252,10 +252,6 @@ class BrokerNames:
         return self._bucket("tfstate")
 
     @property
-    def lock_table(self) -> str:
-        return fit(f"{self.prefix}-tflock", DYNAMODB_TABLE)
-
-    @property
     def schema_bucket(self) -> str:
         return self._bucket("schemas")
 

@@ -1,7 +1,7 @@
 """The bootstrap stack: where every other stack keeps its Terraform state.
 
 It is applied first, with local state (it cannot keep its state in the bucket it creates). It
-creates the state bucket, the lock table, and the bucket receiving every broker bucket's S3 server
+creates the state bucket (Terraform locks with lock files in it: ``cdktf_stacks.backend``) and the bucket receiving every broker bucket's S3 server
 access logs (created here so it exists before any bucket that logs into it).
 
 Encryption choice: the state bucket uses SSE-S3 (AES256), not a customer managed key. Every stack's
@@ -19,12 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cdktf import LocalBackend, TerraformOutput, TerraformStack
-from cdktf_cdktf_provider_aws.dynamodb_table import (
-    DynamodbTable,
-    DynamodbTableAttribute,
-    DynamodbTablePointInTimeRecovery,
-    DynamodbTableServerSideEncryption,
-)
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
@@ -32,7 +26,6 @@ from broker_contract.config import EnvironmentConfig
 from modules.shared.bucket import SecureBucket, SecureBucketConfig
 from modules.shared.checkov import skip_check
 
-LOCK_TABLE_HASH_KEY = "LockID"
 
 
 @dataclass(frozen=True)
@@ -68,11 +61,10 @@ def aws_provider(stack: TerraformStack, environment: EnvironmentConfig) -> AwsPr
 
 
 class BootstrapStack(TerraformStack):
-    """State bucket, lock table and access-log bucket of one environment (local backend)."""
+    """State bucket (state and S3 lock files) and access-log bucket of one environment (local backend)."""
 
     state_bucket: SecureBucket
     access_log_bucket: SecureBucket
-    lock_table: DynamodbTable
 
     def __init__(self, scope: Construct, stack_id: str, config: BootstrapConfig) -> None:
         super().__init__(scope, stack_id)
@@ -110,7 +102,7 @@ class BootstrapStack(TerraformStack):
             "state",
             SecureBucketConfig(
                 name=names.state_bucket,
-                access_log_bucket=names.access_log_bucket,
+                access_log_bucket=self.access_log_bucket,
                 noncurrent_version_days=config.state_noncurrent_version_days,
             ),
         )
@@ -124,23 +116,6 @@ class BootstrapStack(TerraformStack):
         skip_check(state_bucket, "CKV_AWS_144", "state is versioned in-region; every stack can be re-planned from code")
         skip_check(state_bucket, "CKV2_AWS_62", "nothing reacts to state writes")
 
-        self.lock_table = DynamodbTable(
-            self,
-            "lock-table",
-            name=names.lock_table,
-            billing_mode="PAY_PER_REQUEST",
-            hash_key=LOCK_TABLE_HASH_KEY,
-            attribute=[DynamodbTableAttribute(name=LOCK_TABLE_HASH_KEY, type="S")],
-            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
-            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True),
-            deletion_protection_enabled=True,
-        )
-        skip_check(
-            self.lock_table,
-            "CKV_AWS_119",
-            "the lock table holds only lock ids and state digests; the AWS managed key (aws/dynamodb) suffices",
-        )
 
         TerraformOutput(self, "state_bucket_name", value=self.state_bucket.bucket.bucket)
-        TerraformOutput(self, "lock_table_name", value=self.lock_table.name)
         TerraformOutput(self, "access_log_bucket_name", value=self.access_log_bucket.bucket.bucket)

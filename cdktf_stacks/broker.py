@@ -135,7 +135,6 @@ class BrokerStack(TerraformStack):
                 bucket=names.state_bucket,
                 key=broker_state_key(env.environment),
                 region=env.region,
-                lock_table=names.lock_table,
             ),
         )
 
@@ -484,7 +483,6 @@ class BrokerStack(TerraformStack):
             "consumer_bucket_name": self.consumer_bucket.bucket.bucket,
             "artifact_bucket_name": self.artifact_bucket.bucket.bucket,
             "state_bucket_name": names.state_bucket,
-            "lock_table_name": names.lock_table,
             "producer_api_id": self.producer_api.api.id,
             "producer_api_root_resource_id": self.producer_api.api.root_resource_id,
             "producer_api_stage_name": self.producer_api.stage.stage_name,

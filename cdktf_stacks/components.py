@@ -37,8 +37,8 @@ MANAGED_BY = "event-broker"
 
 #: Every AWS service a component stack talks to; local mode points each at moto_server.
 COMPONENT_SERVICES = ("apigateway", "events", "iam", "lambda", "pipes", "sqs", "sts")
-#: What the S3 backend talks to: the state bucket, the lock table, and STS/IAM for credentials.
-BACKEND_SERVICES = ("s3", "dynamodb", "sts", "iam")
+#: What the S3 backend talks to: the state bucket (state and lock file), and STS/IAM for credentials.
+BACKEND_SERVICES = ("s3", "sts", "iam")
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def configure_component_stack(
     backend = use_remote_state(
         stack,
         StateLocation(
-            bucket=runtime.state_bucket_name, key=state_key, region=runtime.region, lock_table=runtime.lock_table_name
+            bucket=runtime.state_bucket_name, key=state_key, region=runtime.region
         ),
     )
     if endpoint:

@@ -205,6 +205,7 @@ def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str)
             "Resource": [arns.objects(names.artifact_bucket)],
         },
         {
+            # state objects and their <key>.tflock lock files (S3 native locking)
             "Sid": "TerraformState",
             "Effect": "Allow",
             "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
@@ -220,12 +221,6 @@ def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str)
                 arns.bucket(names.producer_bucket),
                 arns.bucket(names.state_bucket),
             ],
-        },
-        {
-            "Sid": "TerraformLock",
-            "Effect": "Allow",
-            "Action": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"],
-            "Resource": [arns.table(names.lock_table)],
         },
         # the generator reads and writes deployment and component items by key; it never lists
         _catalog_statement(

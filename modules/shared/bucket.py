@@ -62,7 +62,9 @@ class SecureBucketConfig:
     ``kms_key_arn`` selects SSE-KMS with that key (and an S3 bucket key, so KMS is called once per
     object batch, not per object); without it the bucket uses SSE-S3 (AES256), which is what S3
     server access logging requires of its destination. ``access_log_bucket`` turns on server access
-    logging into that bucket under ``<name>/``. ``policy_statements`` are added to the TLS-only
+    logging into that bucket under ``<name>/``: a bucket name when the destination is in another, already
+    applied stack; a ``SecureBucket`` of the same stack, so logging is set up only once that bucket and its
+    policy (which lets the logging service write) exist: S3 refuses a destination without it. ``policy_statements`` are added to the TLS-only
     statement every bucket gets. ``expiration_days`` deletes current objects after that many days
     (logs, artifacts); noncurrent versions are always expired after ``noncurrent_version_days``.
     """
@@ -70,7 +72,7 @@ class SecureBucketConfig:
     name: str
     versioned: bool = True
     kms_key_arn: str | None = None
-    access_log_bucket: str | None = None
+    access_log_bucket: str | SecureBucket | None = None
     noncurrent_version_days: int = 90
     expiration_days: int | None = None
     policy_statements: tuple[PolicyStatement, ...] = field(default_factory=tuple)
@@ -185,11 +187,15 @@ class SecureBucket(Construct):
             "the abort-incomplete-uploads rule has an empty filter (every object); checkov's terraform_json "
             "parser adds line markers to empty blocks and reads it as a filtered rule",
         )
-        if config.access_log_bucket is not None:
+        destination = config.access_log_bucket
+        if isinstance(destination, SecureBucket):
             S3BucketLoggingA(
                 self,
                 "logging",
                 bucket=bucket_id,
-                target_bucket=config.access_log_bucket,
+                target_bucket=destination.bucket.id,
                 target_prefix=f"{config.name}/",
+                depends_on=[destination.policy],
             )
+        elif destination is not None:
+            S3BucketLoggingA(self, "logging", bucket=bucket_id, target_bucket=destination, target_prefix=f"{config.name}/")

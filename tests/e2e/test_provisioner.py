@@ -131,7 +131,6 @@ def test_real_core_stacks_make_a_complete_runtime_config(core_stacks: Path, aws:
     assert runtime.event_bus_name == names.event_bus == "local.custom.events.bus"
     assert runtime.catalog_table_name == names.catalog_table
     assert runtime.state_bucket_name == names.state_bucket
-    assert runtime.lock_table_name == names.lock_table
     assert runtime.schema_registry_name == names.schema_registry
     assert runtime.generator_queue_url.endswith(f"/123456789012/{names.generator_queue}")
     assert runtime.producer_api_url.startswith(f"{ENDPOINT}/restapis/{runtime.producer_api_id}/")

@@ -69,7 +69,7 @@ def test_stack_id_backend_and_tags(synthesized: dict[str, Synthesized], name: st
         "key": f"dev/consumers/{deployment.subscription_id}/terraform.tfstate",
         "region": REGION,
         "encrypt": True,
-        "dynamodb_table": NAMES.lock_table,
+        "use_lockfile": True,
     }
     assert stack["provider"]["aws"][0]["default_tags"] == [
         {"tags": {"environment": "dev", "component": names.component_id, "managed-by": "event-broker"}}

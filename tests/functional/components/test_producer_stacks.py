@@ -40,7 +40,7 @@ def test_stack_id_backend_and_provider(synthesized: dict[str, Synthesized], name
             "key": names.state_key,  # type: ignore[attr-defined]
             "region": REGION,
             "encrypt": True,
-            "dynamodb_table": NAMES.lock_table,
+            "use_lockfile": True,
         }
     }
     assert built.json["provider"]["aws"] == [
@@ -301,7 +301,7 @@ def test_local_mode_points_provider_and_backend_at_moto(synthesized: dict[str, S
     assert provider["skip_metadata_api_check"] == "true"
     assert provider["s3_use_path_style"] is True
     backend = stack["terraform"]["backend"]["s3"]
-    assert backend["endpoints"] == dict.fromkeys(("s3", "dynamodb", "sts", "iam"), LOCAL_ENDPOINT)
+    assert backend["endpoints"] == dict.fromkeys(("s3", "sts", "iam"), LOCAL_ENDPOINT)
     assert backend["key"] == ORDER_V1.state_key
     for setting in (
         "use_path_style",

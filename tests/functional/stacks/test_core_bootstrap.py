@@ -74,7 +74,20 @@ def test_state_bucket_enforces_owner_and_refuses_plain_http(core: Core) -> None:
 
 def test_state_bucket_logs_access_into_the_log_bucket(core: Core) -> None:
     body = bucket_part(core, "aws_s3_bucket_logging", NAMES.state_bucket)
-    assert (body["target_bucket"], body["target_prefix"]) == (NAMES.access_log_bucket, f"{NAMES.state_bucket}/")
+    log_bucket_id, _ = next(
+        (name, bucket)
+        for name, bucket in resources(core.bootstrap, "aws_s3_bucket").items()
+        if bucket["bucket"] == NAMES.access_log_bucket
+    )
+    policy_id, _ = next(
+        (name, policy)
+        for name, policy in resources(core.bootstrap, "aws_s3_bucket_policy").items()
+        if policy["bucket"] == f"${{aws_s3_bucket.{log_bucket_id}.id}}"
+    )
+    # a reference, and after the destination's policy: S3 refuses logging into a bucket that does not let it write
+    assert body["target_bucket"] == f"${{aws_s3_bucket.{log_bucket_id}.id}}"
+    assert body["target_prefix"] == f"{NAMES.state_bucket}/"
+    assert body["depends_on"] == [f"aws_s3_bucket_policy.{policy_id}"]
 
 
 def test_access_log_bucket_accepts_s3_log_delivery_of_this_account_only(core: Core) -> None:
@@ -89,11 +102,7 @@ def test_access_log_bucket_accepts_s3_log_delivery_of_this_account_only(core: Co
     }
 
 
-def test_lock_table_is_keyed_by_lock_id(core: Core) -> None:
-    (_, table), *others = resources(core.bootstrap, "aws_dynamodb_table").items()
-    assert others == []
-    assert table["name"] == NAMES.lock_table
-    assert (table["hash_key"], table["attribute"]) == ("LockID", [{"name": "LockID", "type": "S"}])
-    assert table["billing_mode"] == "PAY_PER_REQUEST"
-    assert table["point_in_time_recovery"] == {"enabled": True}
-    assert table["server_side_encryption"] == {"enabled": True}
+def test_state_is_locked_with_lock_files_not_a_table(core: Core) -> None:
+    # Terraform 1.11 deprecates the DynamoDB lock table; the state bucket holds the <key>.tflock files
+    assert resources(core.bootstrap, "aws_dynamodb_table") == {}
+    assert "lock_table_name" not in core.bootstrap["output"]

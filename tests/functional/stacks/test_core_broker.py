@@ -80,7 +80,7 @@ def test_state_lives_in_the_bootstrap_bucket(core: Core) -> None:
             "key": "dev/core/broker.tfstate",
             "region": "eu-west-1",
             "encrypt": True,
-            "dynamodb_table": NAMES.lock_table,
+            "use_lockfile": True,
         }
     }
 
@@ -364,11 +364,6 @@ def test_generator_role_permissions(core: Core) -> None:
             "Allow",
             frozenset({"s3:ListBucket"}),
             frozenset(s3(name) for name in (*DEPLOYMENT_BUCKETS, NAMES.artifact_bucket, NAMES.state_bucket)),
-        ),
-        "TerraformLock": (
-            "Allow",
-            frozenset({"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"}),
-            frozenset({f"arn:aws:dynamodb:{REGION_ACCOUNT}:table/{NAMES.lock_table}"}),
         ),
         "Catalog": (
             "Allow",

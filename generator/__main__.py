@@ -20,6 +20,8 @@ from broker_contract.config import RuntimeConfig
 from generator.settings import ENDPOINT_URL_VARIABLE
 
 EXIT_BAD_INPUT = 2
+#: when a failed deployment file is tried again in local mode
+LOCAL_RETRY_SECONDS = 5
 
 
 class UsageError(Exception):
@@ -68,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--endpoint-url", default=None, help="AWS endpoint (moto_server in local mode)")
     worker.add_argument("--wait-seconds", type=int, default=2, help="long-poll wait per receive (0-20)")
     worker.add_argument("--once", action="store_true", help="stop after the queue was found empty once")
+    worker.add_argument(
+        "--workers",
+        type=int,
+        default=4,
+        help="deployments processed at the same time (threads sharing one cdktf kernel; default 4)",
+    )
     worker.add_argument(
         "--terraform",
         default="auto",
@@ -139,9 +147,8 @@ def prepare_command(args: argparse.Namespace) -> int:
 
 
 def worker_command(args: argparse.Namespace) -> int:
-    import boto3  # noqa: PLC0415
 
-    from generator.handler import build_service, handle_batch  # noqa: PLC0415
+    from generator.handler import build_service  # noqa: PLC0415
 
     if not 0 <= args.wait_seconds <= 20:
         raise UsageError("--wait-seconds must be between 0 and 20")
@@ -157,24 +164,51 @@ def worker_command(args: argparse.Namespace) -> int:
         os.environ[ENDPOINT_URL_VARIABLE] = endpoint_url
     if args.terraform not in ("auto", "off") and not Path(args.terraform).is_file():
         raise UsageError(f"--terraform: no file {args.terraform}")
-    service = build_service(runtime, endpoint_url=endpoint_url, terraform=args.terraform)
-    sqs = boto3.session.Session(region_name=runtime.region).client("sqs", endpoint_url=endpoint_url)
+    if not 1 <= args.workers <= 32:
+        raise UsageError("--workers must be between 1 and 32")
+    first = build_service(runtime, endpoint_url=endpoint_url, terraform=args.terraform)
+    services = [first] + [
+        build_service(runtime, endpoint_url=endpoint_url, terraform=args.terraform, shared=first)
+        for _ in range(args.workers - 1)
+    ]
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         del frame
-        logging.getLogger(__name__).info("stopping after the current batch", extra={"signal": signum})
+        logging.getLogger(__name__).info("stopping after the current deployments", extra={"signal": signum})
         stop.set()
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    print(f"generator worker polling {args.queue_url}", flush=True)
+    print(f"generator worker polling {args.queue_url} with {args.workers} workers", flush=True)
+    threads = [
+        threading.Thread(target=_poll, args=(service, args, endpoint_url, stop), name=f"worker-{index}", daemon=True)
+        for index, service in enumerate(services)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return 0
+
+
+def _poll(service: Any, args: argparse.Namespace, endpoint_url: str | None, stop: threading.Event) -> None:
+    """One worker: receive one message at a time, process it like the Lambda, delete it unless it must be retried.
+
+    One message per receive, so a long apply never holds other messages back: each worker takes the next
+    deployment as soon as it is free, and different components deploy in parallel. Two files of one
+    component are kept in order by the service (sequence claim, lease) and Terraform's state lock.
+    """
+    import boto3  # noqa: PLC0415
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
+    from generator.handler import handle_batch  # noqa: PLC0415
+
+    sqs = boto3.session.Session(region_name=service.runtime.region).client("sqs", endpoint_url=endpoint_url)
     while not stop.is_set():
         try:
             response = sqs.receive_message(
-                QueueUrl=args.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=args.wait_seconds
+                QueueUrl=args.queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=args.wait_seconds
             )
         except (BotoCoreError, ClientError) as error:
             # the local endpoint may restart; keep polling rather than dying mid-demo
@@ -184,15 +218,20 @@ def worker_command(args: argparse.Namespace) -> int:
         messages: list[dict[str, Any]] = response.get("Messages", [])
         if not messages:
             if args.once:
-                break
+                return
             continue
         event = {"Records": [{"messageId": m["MessageId"], "body": m["Body"]} for m in messages]}
         retry = {item["itemIdentifier"] for item in handle_batch(service, event)["batchItemFailures"]}
         for message in messages:
-            # retried messages stay: they come back after the visibility timeout, then go to the DLQ
-            if message["MessageId"] not in retry:
+            if message["MessageId"] in retry:
+                # retried messages come back soon (then, after maxReceiveCount receives, go to the DLQ)
+                sqs.change_message_visibility(
+                    QueueUrl=args.queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=LOCAL_RETRY_SECONDS,
+                )
+            else:
                 sqs.delete_message(QueueUrl=args.queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,10 @@
 - the producers' API is shared: the ``/<event_type>`` parent resource is created once, outside any
   producer's state, so destroying one version never removes the path of another;
 - a new API Gateway deployment of the shared stage is created after each HTTPS producer change,
-  because a deployment snapshots all methods: no producer stack owns the stage;
+  because a deployment snapshots all methods: no producer stack owns the stage. Deployments of the
+  stage are serialized within a process (parallel workers) and retried with backoff across processes:
+  API Gateway refuses one while another producer's method is half-built (``BadRequestException``), or
+  while another deployment is being made (``ConflictException``, ``TooManyRequestsException``);
 - an HTTPS consumer's EventBridge connection is created by Terraform with placeholder credentials,
   then updated here from Secrets Manager, so secrets never appear in a file or in Terraform state.
 """
@@ -12,6 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +25,10 @@ from broker_contract.models import ApiKeyAuth, BasicAuth, OAuthClientCredentials
 logger = logging.getLogger(__name__)
 
 ClientFactory = Callable[[str], Any]
+
+#: API Gateway errors after which creating a stage deployment succeeds when tried again a little later
+RETRIED_DEPLOYMENT_ERRORS = ("BadRequestException", "ConflictException", "TooManyRequestsException")
+DEPLOYMENT_ATTEMPTS = 6
 
 
 class SecretFormatError(ValueError):
@@ -93,14 +102,18 @@ class AwsPostApplyActions:
     ``client_factory(service_name)`` builds a boto3 client; it is called on first use only.
     """
 
-    def __init__(self, client_factory: ClientFactory) -> None:
+    def __init__(self, client_factory: ClientFactory, sleep: Callable[[float], None] = time.sleep) -> None:
         self._client_factory = client_factory
         self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+        self._stage_lock = threading.Lock()
+        self._sleep = sleep
 
     def _client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self._client_factory(service)
-        return self._clients[service]
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = self._client_factory(service)
+            return self._clients[service]
 
     def ensure_api_resource(self, api_id: str, root_resource_id: str, path: str) -> str:
         """Create every missing segment of ``path`` (``/order-created``) under the API root; its resource id."""
@@ -133,10 +146,21 @@ class AwsPostApplyActions:
 
     def redeploy_stage(self, api_id: str, stage_name: str, description: str) -> str:
         """Create a new deployment of the shared stage, so it serves every producer's current methods."""
-        response = self._client("apigateway").create_deployment(
-            restApiId=api_id, stageName=stage_name, description=description
-        )
-        return str(response["id"])
+        apigateway = self._client("apigateway")
+        with self._stage_lock:
+            for attempt in range(1, DEPLOYMENT_ATTEMPTS + 1):
+                try:
+                    response = apigateway.create_deployment(
+                        restApiId=api_id, stageName=stage_name, description=description
+                    )
+                    return str(response["id"])
+                except Exception as error:
+                    code = getattr(error, "response", {}).get("Error", {}).get("Code")
+                    if code not in RETRIED_DEPLOYMENT_ERRORS or attempt == DEPLOYMENT_ATTEMPTS:
+                        raise
+                    logger.info("stage deployment refused; trying again", extra={"code": code, "attempt": attempt})
+                    self._sleep(min(2.0**attempt, 20.0))
+        raise AssertionError("unreachable")
 
     def sync_connection(self, connection_name: str, auth: ApiKeyAuth | BasicAuth | OAuthClientCredentials) -> None:
         """Copy the real credentials from the referenced secret into the EventBridge connection."""

@@ -3,6 +3,12 @@
 Each record is processed on its own; records that failed transiently are returned as
 ``batchItemFailures`` so SQS retries only them (after ``maxReceiveCount`` receives they move to the
 dead-letter queue of the core stack). Invalid files are recorded as failed and not retried.
+
+Every invocation finishes within its time: Terraform commands only get what is left of the Lambda's
+remaining time (minus a reserve to record the outcome), a record that cannot start with at least
+:data:`MIN_RECORD_SECONDS` left is reported as a failure without being touched, and each failed
+record's visibility is shortened to :data:`RETRY_AFTER_SECONDS`, so it is retried in a minute rather
+than after the queue's long visibility timeout (which must exceed the function's timeout).
 The module imports nothing heavy: boto3 clients and the cdktf machinery are built on first use
 and kept for the next invocations of a warm Lambda.
 """
@@ -12,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +30,13 @@ from generator.service import GeneratorService, Outcome, ProcessResult, describe
 from generator.settings import ENDPOINT_URL_VARIABLE, TERRAFORM_TIMEOUT_VARIABLE, WORK_ROOT_VARIABLE
 
 logger = logging.getLogger(__name__)
+
+#: kept back from the Lambda's remaining time to record the outcome and answer
+RESERVE_SECONDS = 30.0
+#: a record is only started with at least this much time left (an init and a small apply)
+MIN_RECORD_SECONDS = 120.0
+#: when a failed record comes back
+RETRY_AFTER_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -70,11 +84,20 @@ def notifications(body: str) -> list[FileNotification]:
     raise MalformedMessage("not an S3 notification")
 
 
-def handle_batch(service: GeneratorService, event: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
-    """Process every record of an SQS event; the partial batch response naming the records to retry."""
+def handle_batch(
+    service: GeneratorService, event: dict[str, Any], deadline: float | None = None
+) -> dict[str, list[dict[str, str]]]:
+    """Process every record of an SQS event; the partial batch response naming the records to retry.
+
+    ``deadline`` (``time.monotonic()``): records not started when less than :data:`MIN_RECORD_SECONDS`
+    remain are reported for retry untouched.
+    """
     failures: list[dict[str, str]] = []
     results: list[ProcessResult] = []
     for message_id, body in _records(event):
+        if deadline is not None and deadline - time.monotonic() < MIN_RECORD_SECONDS:
+            failures.append({"itemIdentifier": message_id})
+            continue
         try:
             files = notifications(body)
         except MalformedMessage as error:
@@ -84,7 +107,7 @@ def handle_batch(service: GeneratorService, event: dict[str, Any]) -> dict[str, 
         retry = False
         for file in files:
             try:
-                result = service.process(file.bucket, file.key)
+                result = service.process(file.bucket, file.key, deadline)
             except Exception:
                 logger.exception("deployment file not processed", extra={"bucket": file.bucket, "key": file.key})
                 result = ProcessResult(Outcome.RETRY, detail="unexpected error")
@@ -107,13 +130,18 @@ def build_service(
     endpoint_url: str | None = None,
     region: str | None = None,
     terraform: str = "auto",
+    shared: GeneratorService | None = None,
 ) -> GeneratorService:
     """The real service: boto3 clients, cdktf synthesizer, Terraform (all created lazily).
 
     ``terraform``: ``auto`` (the one on the PATH, if any), ``off`` (stop at ``synthesized``), or a path.
+    ``shared``: another service whose synthesizer, Terraform runner and AWS actions this one reuses (one jsii
+    kernel and one stage lock per process); its own boto3 clients are new, since a DynamoDB resource is not
+    safe to share between threads.
     """
     import boto3  # noqa: PLC0415  (kept out of the module import: tests patch AWS before any client)
 
+    from generator import terraform_setup  # noqa: PLC0415
     from generator.aws_actions import AwsPostApplyActions  # noqa: PLC0415
     from generator.runner import DEFAULT_TIMEOUT_SECONDS, TerraformRunner  # noqa: PLC0415
     from generator.synth import CdktfSynthesizer  # noqa: PLC0415
@@ -127,14 +155,27 @@ def build_service(
         return session.client(service, endpoint_url=endpoint_url)
 
     work_root = os.environ.get(WORK_ROOT_VARIABLE)
+    table = session.resource("dynamodb", endpoint_url=endpoint_url).Table(runtime.catalog_table_name)
+    if shared is not None:
+        return GeneratorService(
+            runtime=runtime,
+            s3=client("s3"),
+            table=table,
+            synthesizer=shared.synthesizer,
+            runner=shared.runner,
+            actions=shared.actions,
+            work_root=shared.work_root,
+        )
     timeout = float(os.environ.get(TERRAFORM_TIMEOUT_VARIABLE, DEFAULT_TIMEOUT_SECONDS))
+    enabled = terraform != "off"
+    setup = terraform_setup.prepare(Path(work_root) / "terraform" if work_root else None) if enabled else None
     return GeneratorService(
         runtime=runtime,
         s3=client("s3"),
-        table=session.resource("dynamodb", endpoint_url=endpoint_url).Table(runtime.catalog_table_name),
+        table=table,
         synthesizer=CdktfSynthesizer(endpoint_url=endpoint_url),
         runner=TerraformRunner(
-            None if terraform in ("auto", "off") else terraform, timeout_seconds=timeout, enabled=terraform != "off"
+            None if terraform in ("auto", "off") else terraform, setup=setup, timeout_seconds=timeout, enabled=enabled
         ),
         actions=AwsPostApplyActions(client),
         work_root=Path(work_root) if work_root else None,
@@ -152,7 +193,34 @@ def get_service() -> GeneratorService:
     return _service
 
 
-def handler(event: dict[str, Any], context: object) -> dict[str, list[dict[str, str]]]:
+def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     """Lambda handler (SQS event source with ``ReportBatchItemFailures``)."""
-    del context
-    return handle_batch(get_service(), event)
+    deadline = None
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining):
+        deadline = time.monotonic() + remaining() / 1000.0 - RESERVE_SECONDS
+    service = get_service()
+    response = handle_batch(service, event, deadline)
+    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    if failed:
+        import boto3  # noqa: PLC0415
+
+        sqs = boto3.client(
+            "sqs", region_name=service.runtime.region, endpoint_url=os.environ.get(ENDPOINT_URL_VARIABLE)
+        )
+        retry_sooner(sqs, service.runtime.generator_queue_url, event, failed)
+    return response
+
+
+def retry_sooner(sqs: Any, queue_url: str, event: dict[str, Any], failed: set[str]) -> None:
+    """Make each failed record visible again in :data:`RETRY_AFTER_SECONDS` instead of the queue's timeout."""
+    for record in event.get("Records", []):
+        if record.get("messageId") not in failed or not record.get("receiptHandle"):
+            continue
+        try:
+            sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=str(record["receiptHandle"]), VisibilityTimeout=RETRY_AFTER_SECONDS
+            )
+        except Exception:
+            # the record is retried anyway, only later: nothing more to do than say so
+            logger.warning("could not shorten a failed record's visibility", exc_info=True)

@@ -14,9 +14,11 @@ import logging
 import re
 import shutil
 import tempfile
+import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,12 +36,16 @@ from broker_contract.models import (
 )
 from broker_contract.names import DEPLOYMENT_ID_PATTERN, artifact_key
 from broker_contract.records import DeploymentRecord, StatusChange, utc_now
+from generator.runner import StateLocked
 from generator.synth import AnyDeployment, ComponentHooks, HttpsAuthReference, SynthesizedStack
 
 logger = logging.getLogger(__name__)
 
 S = DeploymentStatus
 ERROR_MAX_CHARS = 2000
+#: the longest one run may hold a deployment (the generator Lambda's timeout plus Terraform's interrupt grace):
+#: a lease or a state lock older than this was left by a run that died
+MAX_RUN_SECONDS = 960.0
 #: the members of ``broker_contract.models.Deployment``, by their ``kind`` tag
 _MODELS = {"producer": ProducerDeployment, "consumer": ConsumerDeployment}
 
@@ -96,13 +102,15 @@ class Runner(Protocol):
     @property
     def available(self) -> bool: ...
 
-    def init(self, workdir: Path) -> None: ...
+    def init(self, workdir: Path, deadline: float | None = None) -> None: ...
 
-    def apply(self, workdir: Path) -> None: ...
+    def apply(self, workdir: Path, deadline: float | None = None) -> None: ...
 
-    def destroy(self, workdir: Path) -> None: ...
+    def destroy(self, workdir: Path, deadline: float | None = None) -> None: ...
 
-    def output(self, workdir: Path) -> dict[str, Any]: ...
+    def output(self, workdir: Path, deadline: float | None = None) -> dict[str, Any]: ...
+
+    def force_unlock(self, workdir: Path, lock_id: str, deadline: float | None = None) -> None: ...
 
 
 class PostApplyActions(Protocol):
@@ -205,6 +213,7 @@ class GeneratorService:
         actions: PostApplyActions,
         clock: Callable[[], datetime] = utc_now,
         work_root: Path | None = None,
+        run_id: str | None = None,
     ) -> None:
         self.runtime = runtime
         self.s3 = s3
@@ -214,11 +223,17 @@ class GeneratorService:
         self.actions = actions
         self.clock = clock
         self.work_root = work_root
+        #: who holds a deployment's lease: one id per service (per Lambda container or worker thread)
+        self.run_id = run_id or uuid.uuid4().hex
 
     # ---- the flow -------------------------------------------------------------------------------
 
-    def process(self, bucket: str, key: str) -> ProcessResult:
-        """Handle one deployment file; never raises for a bad file, returns ``RETRY`` for transient failures."""
+    def process(self, bucket: str, key: str, deadline: float | None = None) -> ProcessResult:
+        """Handle one deployment file; never raises for a bad file, returns ``RETRY`` for transient failures.
+
+        ``deadline`` (a ``time.monotonic()`` value) is when this run must be over (the Lambda's remaining
+        time): Terraform commands get only what is left, and the deployment's lease expires with it.
+        """
         try:
             body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except Exception as error:
@@ -237,11 +252,17 @@ class GeneratorService:
         claim = self._claim(deployment)
         if claim is not None:
             return claim
+        lease_seconds = MAX_RUN_SECONDS if deadline is None else max(deadline - time.monotonic(), 0.0) + 60.0
+        if not self._take_lease(deployment.deployment_id, lease_seconds):
+            # another delivery of the same file is running it now: this copy comes back later, when it is done
+            detail = "another run holds this deployment's lease"
+            return ProcessResult(Outcome.RETRY, deployment.deployment_id, None, detail)
         work_dir = Path(tempfile.mkdtemp(prefix=f"{deployment.deployment_id}-", dir=self.work_root))
         try:
-            return self._run(deployment, work_dir)
+            return self._run(deployment, work_dir, deadline)
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
+            self._release_lease(deployment.deployment_id)
 
     def _check_environment(self, deployment: AnyDeployment) -> None:
         if deployment.environment != self.runtime.environment:
@@ -267,7 +288,7 @@ class GeneratorService:
             self._transition(invalid.deployment_id, S.FAILED, detail=invalid.reason, error=invalid.reason)
         return ProcessResult(Outcome.REJECTED, invalid.deployment_id, S.FAILED, invalid.reason)
 
-    def _run(self, deployment: AnyDeployment, work_dir: Path) -> ProcessResult:
+    def _run(self, deployment: AnyDeployment, work_dir: Path, deadline: float | None) -> ProcessResult:
         deployment_id = deployment.deployment_id
         try:
             hooks = self.synthesizer.hooks(deployment, self.runtime)
@@ -294,10 +315,15 @@ class GeneratorService:
             )
             return ProcessResult(Outcome.DONE, deployment_id, S.SYNTHESIZED)
         self._transition(deployment_id, S.SYNTHESIZED, artifact_key=key)
-        return self._apply(deployment, stack, hooks, instructions)
+        return self._apply(deployment, stack, hooks, instructions, deadline)
 
     def _apply(
-        self, deployment: AnyDeployment, stack: SynthesizedStack, hooks: ComponentHooks, instructions: str | None
+        self,
+        deployment: AnyDeployment,
+        stack: SynthesizedStack,
+        hooks: ComponentHooks,
+        instructions: str | None,
+        deadline: float | None,
     ) -> ProcessResult:
         deployment_id = deployment.deployment_id
         destroying = deployment.action is DeploymentAction.DESTROY
@@ -308,17 +334,13 @@ class GeneratorService:
                 self.actions.ensure_api_resource(
                     self.runtime.producer_api_id, self.runtime.producer_api_root_resource_id, hooks.parent_resource_path
                 )
-            self.runner.init(stack.directory)
+            self.runner.init(stack.directory, deadline)
             newer = self._newer_sequence(deployment)
             if newer is not None:
                 return self._supersede(deployment_id, newer)
             self._transition(deployment_id, running)
-            if destroying:
-                self.runner.destroy(stack.directory)
-                outputs: dict[str, str] = {}
-            else:
-                self.runner.apply(stack.directory)
-                outputs = outputs_as_strings(self.runner.output(stack.directory))
+            self._terraform(stack, destroying, deadline)
+            outputs = {} if destroying else outputs_as_strings(self.runner.output(stack.directory, deadline))
             if hooks.redeploy_api_stage:
                 self.actions.redeploy_stage(
                     self.runtime.producer_api_id,
@@ -332,6 +354,19 @@ class GeneratorService:
             return self._fail(deployment_id, str(error))
         self._transition(deployment_id, done, outputs=outputs, instructions=instructions)
         return ProcessResult(Outcome.DONE, deployment_id, done)
+
+    def _terraform(self, stack: SynthesizedStack, destroying: bool, deadline: float | None) -> None:
+        """Apply or destroy; a state lock left by a run that died (older than any run lives) is released once."""
+        command = self.runner.destroy if destroying else self.runner.apply
+        try:
+            command(stack.directory, deadline)
+        except StateLocked as locked:
+            age = None if locked.created is None else (self.clock() - locked.created).total_seconds()
+            if age is None or age < MAX_RUN_SECONDS:
+                raise
+            logger.warning("releasing a stale state lock", extra={"lock_id": locked.lock_id, "age_seconds": age})
+            self.runner.force_unlock(stack.directory, locked.lock_id, deadline)
+            command(stack.directory, deadline)
 
     def _fail(self, deployment_id: str, error_text: str) -> ProcessResult:
         text = _clip(error_text)
@@ -389,6 +424,41 @@ class GeneratorService:
     def _status(self, deployment_id: str) -> DeploymentStatus | None:
         item = self.table.get_item(Key=deployment_key(deployment_id), ConsistentRead=True).get("Item")
         return DeploymentStatus(item["status"]) if item and "status" in item else None
+
+    def _take_lease(self, deployment_id: str, seconds: float) -> bool:
+        """Hold the deployment until ``seconds`` from now, unless a live lease of another run holds it."""
+        now = self.clock()
+        try:
+            self.table.update_item(
+                Key=deployment_key(deployment_id),
+                UpdateExpression="SET lease_owner = :me, lease_expires_at = :until",
+                ConditionExpression=(
+                    "attribute_not_exists(lease_expires_at) OR lease_expires_at < :now OR lease_owner = :me"
+                ),
+                ExpressionAttributeValues={
+                    ":me": self.run_id,
+                    ":now": now.isoformat(),
+                    ":until": (now + timedelta(seconds=seconds)).isoformat(),
+                },
+            )
+        except Exception as error:
+            if not _is_conditional_failure(error):
+                raise
+            logger.info("deployment leased by another run", extra={"deployment_id": deployment_id})
+            return False
+        return True
+
+    def _release_lease(self, deployment_id: str) -> None:
+        try:
+            self.table.update_item(
+                Key=deployment_key(deployment_id),
+                UpdateExpression="REMOVE lease_owner, lease_expires_at",
+                ConditionExpression="lease_owner = :me",
+                ExpressionAttributeValues={":me": self.run_id},
+            )
+        except Exception as error:
+            if not _is_conditional_failure(error):
+                raise
 
     # ---- the deployment record --------------------------------------------------------------------
 

@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
         help="deployments processed at the same time (threads sharing one cdktf kernel; default 4)",
     )
     worker.add_argument(
+        "--retry-after",
+        type=int,
+        default=LOCAL_RETRY_SECONDS,
+        help=f"seconds before a failed deployment file is tried again (default {LOCAL_RETRY_SECONDS})",
+    )
+    worker.add_argument(
         "--terraform",
         default="auto",
         help="'auto': terraform on the PATH if any; 'off': stop every deployment at synthesized; or a path",
@@ -166,6 +172,8 @@ def worker_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--terraform: no file {args.terraform}")
     if not 1 <= args.workers <= 32:
         raise UsageError("--workers must be between 1 and 32")
+    if not 0 <= args.retry_after <= 43200:
+        raise UsageError("--retry-after must be between 0 and 43200 seconds")
     first = build_service(runtime, endpoint_url=endpoint_url, terraform=args.terraform)
     services = [first] + [
         build_service(runtime, endpoint_url=endpoint_url, terraform=args.terraform, shared=first)
@@ -228,7 +236,7 @@ def _poll(service: Any, args: argparse.Namespace, endpoint_url: str | None, stop
                 sqs.change_message_visibility(
                     QueueUrl=args.queue_url,
                     ReceiptHandle=message["ReceiptHandle"],
-                    VisibilityTimeout=LOCAL_RETRY_SECONDS,
+                    VisibilityTimeout=args.retry_after,
                 )
             else:
                 sqs.delete_message(QueueUrl=args.queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.terraform_setup import find_provider_mirror
+from generator.terraform_setup import SEARCHED_ROOTS, find_provider_mirror
 
 FORCE_VARIABLE = "BROKER_LOCAL_TERRAFORM"
 
@@ -28,7 +28,9 @@ class TerraformDecision:
     binary: str | None = None
 
 
-def decide(environ: Mapping[str, str] | None = None, home: Path | None = None) -> TerraformDecision:
+def decide(
+    environ: Mapping[str, str] | None = None, home: Path | None = None, roots: Iterable[str] = SEARCHED_ROOTS
+) -> TerraformDecision:
     """Apply the rule above to this machine."""
     env = os.environ if environ is None else environ
     binary = shutil.which("terraform", path=env.get("PATH"))
@@ -37,7 +39,7 @@ def decide(environ: Mapping[str, str] | None = None, home: Path | None = None) -
         return TerraformDecision(False, f"{FORCE_VARIABLE}={env[FORCE_VARIABLE]}: terraform disabled", binary)
     if binary is None:
         return TerraformDecision(False, "no terraform binary on the PATH: deployments stop at 'synthesized'")
-    mirror = find_provider_mirror(env, home)
+    mirror = find_provider_mirror(env, home, roots)
     if mirror is None:
         return TerraformDecision(True, f"terraform at {binary}, AWS provider from the Terraform registry", binary)
     return TerraformDecision(True, f"terraform at {binary}, AWS provider from the offline mirror {mirror}", binary)

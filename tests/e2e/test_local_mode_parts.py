@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from broker_contract.config import RuntimeConfig
+from generator.terraform_setup import platform_name
 from local_mode import __main__ as cli
 from local_mode import walkthrough
 from local_mode.broker import LocalBroker
@@ -139,41 +140,31 @@ def fake_terraform(tmp_path: Path) -> Path:
     return bin_dir
 
 
-def test_terraform_without_an_offline_aws_provider_is_not_used(fake_terraform: Path, tmp_path: Path) -> None:
-    decision = decide({"PATH": str(fake_terraform)}, home=tmp_path / "home")
-    assert decision.usable is False
-    assert decision.reason.startswith(f"terraform found at {fake_terraform / 'terraform'}, but no offline copy")
-
-
-def test_terraform_with_the_provider_in_a_plugin_cache_is_used(fake_terraform: Path, tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    (cache / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0").mkdir(parents=True)
-    config = tmp_path / "terraformrc"
-    config.write_text(f'plugin_cache_dir = "{cache}"\n')
-    decision = decide({"PATH": str(fake_terraform), "TF_CLI_CONFIG_FILE": str(config)}, home=tmp_path / "home")
+def test_terraform_runs_with_the_registry_when_no_offline_provider_is_found(
+    fake_terraform: Path, tmp_path: Path
+) -> None:
+    decision = decide({"PATH": str(fake_terraform)}, home=tmp_path / "home", roots=())
     assert decision.usable is True
-    assert decision.reason.endswith(str(cache / "registry.terraform.io" / "hashicorp" / "aws"))
+    assert decision.reason == f"terraform at {fake_terraform / 'terraform'}, AWS provider from the Terraform registry"
 
 
-def test_terraform_with_the_provider_in_a_filesystem_mirror_is_used(fake_terraform: Path, tmp_path: Path) -> None:
-    mirror = tmp_path / "mirror"
-    (mirror / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0").mkdir(parents=True)
-    config = tmp_path / "terraformrc"
-    config.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n')
-    env = {"PATH": str(fake_terraform), "TF_CLI_CONFIG_FILE": str(config)}
-    assert decide(env, home=tmp_path / "home").usable is True
+def test_terraform_uses_an_offline_mirror_when_one_holds_the_provider(fake_terraform: Path, tmp_path: Path) -> None:
+    mirror = tmp_path / "opt" / "tf-plugins"
+    unpacked = mirror / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0" / platform_name()
+    unpacked.mkdir(parents=True)
+    (unpacked / "terraform-provider-aws_v5.100.0_x5").write_text("")
+    decision = decide({"PATH": str(fake_terraform)}, home=tmp_path / "home", roots=(str(tmp_path / "opt"),))
+    assert decision.reason.endswith(f"AWS provider from the offline mirror {mirror}")
 
 
-def test_terraform_can_be_forced_on_or_off(fake_terraform: Path, tmp_path: Path) -> None:
+def test_terraform_can_be_turned_off_and_is_off_without_a_binary(fake_terraform: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    assert decide({"PATH": str(fake_terraform), "BROKER_LOCAL_TERRAFORM": "1"}, home=home).usable is True
-    assert decide({"PATH": str(tmp_path / "empty"), "BROKER_LOCAL_TERRAFORM": "1"}, home=home).reason == (
-        "no terraform binary on the PATH"
+    assert decide({"PATH": str(fake_terraform), "BROKER_LOCAL_TERRAFORM": "0"}, home=home, roots=()).usable is False
+    missing = decide({"PATH": str(tmp_path / "empty")}, home=home, roots=())
+    assert (missing.usable, missing.reason) == (
+        False,
+        "no terraform binary on the PATH: deployments stop at 'synthesized'",
     )
-    cache = home / ".terraform.d" / "plugins" / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0"
-    cache.mkdir(parents=True)
-    assert decide({"PATH": str(fake_terraform)}, home=home).usable is True
-    assert decide({"PATH": str(fake_terraform), "BROKER_LOCAL_TERRAFORM": "0"}, home=home).usable is False
 
 
 # -- stack summaries ------------------------------------------------------------------------------------

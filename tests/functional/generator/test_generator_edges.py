@@ -194,8 +194,9 @@ def test_failing_record_is_retried_then_lands_in_the_dlq_and_good_records_are_no
 
     # the worker runs the Lambda's handle_batch and deletes what it does not report as a batch item failure
     code = main(
-        ["worker", "--queue-url", queue_url, "--once", "--wait-seconds", "0", "--terraform", str(fake_terraform.binary)]
-    )
+        ["worker", "--queue-url", queue_url, "--once", "--wait-seconds", "0", "--terraform", str(fake_terraform.binary),
+         "--workers", "1", "--retry-after", "0"]
+    )  # fmt: skip
 
     assert code == 0
     dead = aws.sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10)["Messages"]
@@ -219,7 +220,7 @@ def test_failing_record_is_retried_then_lands_in_the_dlq_and_good_records_are_no
     failed = aws.record(bad.deployment_id)
     assert failed.status is DeploymentStatus.FAILED
     assert failed.error == (
-        "`terraform apply -auto-approve -input=false -no-color` failed: exit code 1: "
+        "`terraform apply -auto-approve -input=false -no-color -lock-timeout=120s` failed: exit code 1: "
         "Error: creating SQS Queue: AccessDenied: not allowed to sqs:CreateQueue"
     )
     assert [change.status.value for change in failed.history] == ["pending"] + ["synthesized", "applying", "failed"] * 3

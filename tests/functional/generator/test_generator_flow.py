@@ -66,7 +66,7 @@ def test_deploy_then_destroy_runs_terraform_in_the_stack_directory_and_records_e
     calls = fake_terraform.calls()
     assert [call["argv"] for call in calls] == [
         ["init", "-input=false", "-no-color"],
-        ["apply", "-auto-approve", "-input=false", "-no-color"],
+        ["apply", "-auto-approve", "-input=false", "-no-color", "-lock-timeout=120s"],
         ["output", "-json", "-no-color"],
     ]
     producer = NAMES.producer("payment-settled", 2)
@@ -209,7 +209,8 @@ def test_terraform_failure_fails_the_deployment_is_retried_and_a_retry_can_succe
     record = aws.record(deployment.deployment_id)
     assert record.status is S.FAILED
     assert record.error == (
-        f"`{fake_terraform.binary.name} apply -auto-approve -input=false -no-color` failed: exit code 1: "
+        f"`{fake_terraform.binary.name} apply -auto-approve -input=false -no-color -lock-timeout=120s` failed: "
+        "exit code 1: "
         "Error: creating SQS Queue: AccessDenied: not allowed to sqs:CreateQueue"
     )
 

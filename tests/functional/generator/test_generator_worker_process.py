@@ -72,7 +72,7 @@ def test_worker_polls_then_exits_0_on_signal(moto_endpoint: str, stop: signal.Si
     )  # fmt: skip
     try:
         assert worker.stdout is not None
-        assert worker.stdout.readline().strip() == f"generator worker polling {queue_url}"
+        assert worker.stdout.readline().strip() == f"generator worker polling {queue_url} with 4 workers"
         time.sleep(0.5)
         worker.send_signal(stop)
         code = worker.wait(timeout=20)

@@ -70,7 +70,7 @@ class ScriptedService:
     answers: dict[str, ProcessResult]
     seen: list[str]
 
-    def process(self, bucket: str, key: str) -> ProcessResult:
+    def process(self, bucket: str, key: str, deadline: float | None = None) -> ProcessResult:
         self.seen.append(key)
         return self.answers[key]
 

@@ -1,8 +1,8 @@
 """The bootstrap stack: where every other stack keeps its Terraform state.
 
 It is applied first, with local state (it cannot keep its state in the bucket it creates). It
-creates the state bucket (Terraform locks with lock files in it: ``cdktf_stacks.backend``) and the bucket receiving every broker bucket's S3 server
-access logs (created here so it exists before any bucket that logs into it).
+creates the state bucket (Terraform locks with lock files in it: ``cdktf_stacks.backend``) and the
+bucket receiving every broker bucket's S3 server access logs (created here so it exists before any bucket that logs into it).
 
 Encryption choice: the state bucket uses SSE-S3 (AES256), not a customer managed key. Every stack's
 S3 backend is configured with ``encrypt = true`` and no ``kms_key_id`` (``cdktf_stacks.backend``),
@@ -25,7 +25,6 @@ from constructs import Construct
 from broker_contract.config import EnvironmentConfig
 from modules.shared.bucket import SecureBucket, SecureBucketConfig
 from modules.shared.checkov import skip_check
-
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,6 @@ class BootstrapStack(TerraformStack):
         )
         skip_check(state_bucket, "CKV_AWS_144", "state is versioned in-region; every stack can be re-planned from code")
         skip_check(state_bucket, "CKV2_AWS_62", "nothing reacts to state writes")
-
 
         TerraformOutput(self, "state_bucket_name", value=self.state_bucket.bucket.bucket)
         TerraformOutput(self, "access_log_bucket_name", value=self.access_log_bucket.bucket.bucket)

@@ -88,9 +88,7 @@ def configure_component_stack(
     )
     backend = use_remote_state(
         stack,
-        StateLocation(
-            bucket=runtime.state_bucket_name, key=state_key, region=runtime.region
-        ),
+        StateLocation(bucket=runtime.state_bucket_name, key=state_key, region=runtime.region),
     )
     if endpoint:
         backend.add_override("endpoints", dict.fromkeys(BACKEND_SERVICES, endpoint))

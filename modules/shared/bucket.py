@@ -64,8 +64,8 @@ class SecureBucketConfig:
     server access logging requires of its destination. ``access_log_bucket`` turns on server access
     logging into that bucket under ``<name>/``: a bucket name when the destination is in another, already
     applied stack; a ``SecureBucket`` of the same stack, so logging is set up only once that bucket and its
-    policy (which lets the logging service write) exist: S3 refuses a destination without it. ``policy_statements`` are added to the TLS-only
-    statement every bucket gets. ``expiration_days`` deletes current objects after that many days
+    policy (which lets the logging service write) exist: S3 refuses a destination without it.
+    ``policy_statements`` are added to the TLS-only statement every bucket gets. ``expiration_days`` deletes current objects after that many days
     (logs, artifacts); noncurrent versions are always expired after ``noncurrent_version_days``.
     """
 
@@ -198,4 +198,6 @@ class SecureBucket(Construct):
                 depends_on=[destination.policy],
             )
         elif destination is not None:
-            S3BucketLoggingA(self, "logging", bucket=bucket_id, target_bucket=destination, target_prefix=f"{config.name}/")
+            S3BucketLoggingA(
+                self, "logging", bucket=bucket_id, target_bucket=destination, target_prefix=f"{config.name}/"
+            )

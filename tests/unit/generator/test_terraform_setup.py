@@ -1,4 +1,4 @@
-"""The Terraform CLI configuration of the project's runs: where the AWS provider comes from; the user's own file untouched."""
+"""The Terraform CLI configuration of the project's runs: where the provider comes from; the user's file untouched."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 It is applied first, with local state (it cannot keep its state in the bucket it creates). It
 creates the state bucket (Terraform locks with lock files in it: ``cdktf_stacks.backend``) and the
-bucket receiving every broker bucket's S3 server access logs (created here so it exists before any bucket that logs into it).
+bucket receiving every broker bucket's S3 server access logs (created here so it exists before any
+bucket that logs into it).
 
 Encryption choice: the state bucket uses SSE-S3 (AES256), not a customer managed key. Every stack's
 S3 backend is configured with ``encrypt = true`` and no ``kms_key_id`` (``cdktf_stacks.backend``),

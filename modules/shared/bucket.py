@@ -65,7 +65,8 @@ class SecureBucketConfig:
     logging into that bucket under ``<name>/``: a bucket name when the destination is in another, already
     applied stack; a ``SecureBucket`` of the same stack, so logging is set up only once that bucket and its
     policy (which lets the logging service write) exist: S3 refuses a destination without it.
-    ``policy_statements`` are added to the TLS-only statement every bucket gets. ``expiration_days`` deletes current objects after that many days
+    ``policy_statements`` are added to the TLS-only statement every bucket gets. ``expiration_days``
+    deletes current objects after that many days
     (logs, artifacts); noncurrent versions are always expired after ``noncurrent_version_days``.
     """
 

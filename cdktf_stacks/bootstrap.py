@@ -24,6 +24,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 
 from broker_contract.config import EnvironmentConfig
+from cdktf_stacks.embedded import EmbeddedAws, provider_endpoint_options
 from modules.shared.bucket import SecureBucket, SecureBucketConfig
 from modules.shared.checkov import skip_check
 
@@ -42,6 +43,8 @@ class BootstrapConfig:
     access_log_retention_days: int = 365
     state_noncurrent_version_days: int = 90
     state_directory: Path = field(default_factory=Path.cwd)
+    #: the local variant (``cdktf_stacks.embedded``): applied to moto_server instead of an AWS account
+    embedded: EmbeddedAws | None = None
 
     @property
     def local_state_path(self) -> str:
@@ -49,7 +52,9 @@ class BootstrapConfig:
         return str(self.state_directory.resolve() / f"terraform.{self.environment.environment}.bootstrap.tfstate")
 
 
-def aws_provider(stack: TerraformStack, environment: EnvironmentConfig) -> AwsProvider:
+def aws_provider(
+    stack: TerraformStack, environment: EnvironmentConfig, embedded: EmbeddedAws | None = None
+) -> AwsProvider:
     """The AWS provider of a core stack: the environment's region and account, its tags on everything."""
     return AwsProvider(
         stack,
@@ -57,6 +62,7 @@ def aws_provider(stack: TerraformStack, environment: EnvironmentConfig) -> AwsPr
         region=environment.region,
         allowed_account_ids=[environment.account_id],
         default_tags=[AwsProviderDefaultTags(tags=dict(environment.tags))] if environment.tags else None,
+        **provider_endpoint_options(embedded, check_account=True),
     )
 
 
@@ -70,7 +76,7 @@ class BootstrapStack(TerraformStack):
         super().__init__(scope, stack_id)
         names = config.environment.names
         LocalBackend(self, path=config.local_state_path)
-        aws_provider(self, config.environment)
+        aws_provider(self, config.environment, config.embedded)
 
         self.access_log_bucket = SecureBucket(
             self,

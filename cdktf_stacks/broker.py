@@ -69,6 +69,7 @@ from broker_contract import catalog
 from broker_contract.config import ENV_PREFIX, EnvironmentConfig, RuntimeConfig
 from cdktf_stacks.backend import StateLocation, use_remote_state
 from cdktf_stacks.bootstrap import aws_provider
+from cdktf_stacks.embedded import EmbeddedAws, point_backend_at
 from modules.core.policies import CoreArns, apigateway_events_statements, generator_statements, portal_statements
 from modules.core.producer_api import ProducerApi, ProducerApiConfig
 from modules.shared.bucket import SecureBucket, SecureBucketConfig
@@ -108,6 +109,8 @@ class BrokerConfig:
     generator_reserved_concurrency: int = 2
     generator_batch_size: int = 5
     generator_max_receive_count: int = 3
+    #: the local variant (``cdktf_stacks.embedded``): applied to moto_server instead of an AWS account
+    embedded: EmbeddedAws | None = None
 
     def __post_init__(self) -> None:
         if self.generator_reserved_concurrency < 2:
@@ -127,9 +130,11 @@ class BrokerStack(TerraformStack):
         names = env.names
         arns = CoreArns(names)
         self.names = names
+        self.environment = env
         self._role_policies: dict[str, IamRolePolicy] = {}
-        aws_provider(self, env)
-        use_remote_state(
+        embedded = config.embedded
+        aws_provider(self, env, embedded)
+        backend = use_remote_state(
             self,
             StateLocation(
                 bucket=names.state_bucket,
@@ -137,6 +142,7 @@ class BrokerStack(TerraformStack):
                 region=env.region,
             ),
         )
+        point_backend_at(backend, embedded)
 
         self.kms_key = KmsKey(
             self,
@@ -207,12 +213,14 @@ class BrokerStack(TerraformStack):
                 )
             ),
         )
-        self.schema_registry = SchemasRegistry(
-            self,
-            "schema-registry",
-            name=names.schema_registry,
-            description="JSON Schemas of every event version published on the broker",
-        )
+        self.schema_registry: SchemasRegistry | None = None
+        if embedded is None or not embedded.leaves_out("schema_registry"):
+            self.schema_registry = SchemasRegistry(
+                self,
+                "schema-registry",
+                name=names.schema_registry,
+                description="JSON Schemas of every event version published on the broker",
+            )
 
         # --- portal users -------------------------------------------------------------------
         # Platform admins create the users and set their team; the portal reads it from the token's
@@ -477,7 +485,7 @@ class BrokerStack(TerraformStack):
             "event_bus_name": self.event_bus.name,
             "event_bus_arn": self.event_bus.arn,
             "catalog_table_name": self.catalog_table.name,
-            "schema_registry_name": self.schema_registry.name,
+            "schema_registry_name": self.schema_registry.name if self.schema_registry else names.schema_registry,
             "schema_bucket_name": self.schema_bucket.bucket.bucket,
             "producer_bucket_name": self.producer_bucket.bucket.bucket,
             "consumer_bucket_name": self.consumer_bucket.bucket.bucket,
@@ -494,6 +502,10 @@ class BrokerStack(TerraformStack):
         if missing:
             raise RuntimeError(f"runtime values out of step with RuntimeConfig: {sorted(missing)}")
 
+        self.generator_function: LambdaFunction | None = None
+        if embedded is not None and embedded.leaves_out("generator_function"):
+            self._outputs()
+            return
         self.generator_function = LambdaFunction(
             self,
             "generator-function",
@@ -542,17 +554,27 @@ class BrokerStack(TerraformStack):
             ),
             depends_on=[generator_policy],
         )
+        self._outputs()
 
-        # --- outputs ------------------------------------------------------------------------
+    def _outputs(self) -> None:
+        """Every run-time value and the operators' extras, as stack outputs."""
+        names = self.names
+        region_account = f"{self.environment.region}:{self.environment.account_id}"
         for name, value in self.runtime_values.items():
             TerraformOutput(self, name, value=value)
         extras = {
             "portal_role_arn": self.portal_role.arn,
             "generator_role_arn": self.generator_role.arn,
             "generator_repository_url": self.generator_repository.repository_url,
-            "generator_function_name": self.generator_function.function_name,
-            "schema_registry_arn": self.schema_registry.arn,
-            "kms_key_arn": key_arn,
+            "generator_function_name": (
+                self.generator_function.function_name if self.generator_function else names.generator_function
+            ),
+            "schema_registry_arn": (
+                self.schema_registry.arn
+                if self.schema_registry
+                else f"arn:aws:schemas:{region_account}:registry/{names.schema_registry}"
+            ),
+            "kms_key_arn": self.kms_key.arn,
             "portal_user_pool_arn": self.portal_user_pool.arn,
             # admins create users with this id (aws cognito-idp admin-create-user --user-pool-id ...)
             "portal_user_pool_id": self.portal_user_pool.id,

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 
 from cdktf import App, S3Backend, TerraformStack
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 
 from broker_contract.arns import arn_account, arn_region, delivery_problems
 from broker_contract.config import RuntimeConfig
@@ -31,14 +31,10 @@ from broker_contract.models import (
 )
 from broker_contract.names import BrokerNames
 from cdktf_stacks.backend import StateLocation, use_remote_state
+from cdktf_stacks.embedded import EmbeddedAws, point_backend_at, provider_endpoint_options
 from modules.consumers.pattern import EVENTS_PRINCIPAL, policy_sid, rule_arn, send_message_statement
 
 MANAGED_BY = "event-broker"
-
-#: Every AWS service a component stack talks to; local mode points each at moto_server.
-COMPONENT_SERVICES = ("apigateway", "events", "iam", "lambda", "pipes", "sqs", "sts")
-#: What the S3 backend talks to: the state bucket (state and lock file), and STS/IAM for credentials.
-BACKEND_SERVICES = ("s3", "sts", "iam")
 
 
 @dataclass(frozen=True)
@@ -65,41 +61,18 @@ def configure_component_stack(
     stack: TerraformStack, runtime: RuntimeConfig, component_id: str, state_key: str, options: StackOptions
 ) -> tuple[AwsProvider, S3Backend]:
     """Give ``stack`` its AWS provider and its S3 state, both pointed at ``options.endpoint_url`` if set."""
-    endpoint = options.endpoint_url
-    local: dict[str, object] = {}
-    if endpoint:
-        local = {
-            "endpoints": [
-                AwsProviderEndpoints(
-                    **{f"{service}_" if service == "lambda" else service: endpoint for service in COMPONENT_SERVICES}
-                )
-            ],
-            "skip_credentials_validation": True,
-            "skip_requesting_account_id": True,
-            "skip_metadata_api_check": "true",
-            "s3_use_path_style": True,
-        }
+    embedded = EmbeddedAws(options.endpoint_url) if options.endpoint_url else None
     provider = AwsProvider(
         stack,
         "aws",
         region=runtime.region,
         default_tags=[AwsProviderDefaultTags(tags=default_tags(runtime.environment, component_id))],
-        **local,  # type: ignore[arg-type]
+        **provider_endpoint_options(embedded, check_account=False),
     )
     backend = use_remote_state(
-        stack,
-        StateLocation(bucket=runtime.state_bucket_name, key=state_key, region=runtime.region),
+        stack, StateLocation(bucket=runtime.state_bucket_name, key=state_key, region=runtime.region)
     )
-    if endpoint:
-        backend.add_override("endpoints", dict.fromkeys(BACKEND_SERVICES, endpoint))
-        for setting in (
-            "use_path_style",
-            "skip_credentials_validation",
-            "skip_requesting_account_id",
-            "skip_metadata_api_check",
-            "skip_region_validation",
-        ):
-            backend.add_override(setting, True)
+    point_backend_at(backend, embedded)
     return provider, backend
 
 

@@ -18,10 +18,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
 
 from broker_contract.config import RuntimeConfig
-from local_mode.aws import AwsClients, aws_environment
+from generator.runner import TerraformRunner, find_terraform
+from generator.terraform_setup import TerraformSetup, prepare
+from local_mode.aws import aws_environment
+from local_mode.core import CoreApplied, apply_core
 from local_mode.processes import (
     ManagedProcess,
     StartupError,
@@ -30,9 +32,8 @@ from local_mode.processes import (
     check_ports,
     wait_until,
 )
-from local_mode.provision import Provisioner, ProvisionResult, StackDocument
 from local_mode.settings import LocalSettings
-from local_mode.synth import REPO, STACKS, is_current, stack_file, synthesize
+from local_mode.synth import REPO, is_current, synthesize
 from local_mode.terraform import TerraformDecision, decide
 
 log = logging.getLogger(__name__)
@@ -82,9 +83,17 @@ class LocalBroker:
         self.supervisor = Supervisor(settings.workdir / "logs")
         self.runtime: RuntimeConfig | None = None
         self.terraform: TerraformDecision = settings.terraform or decide()
-        self.provisioned: dict[str, ProvisionResult] = {}
+        self.core: CoreApplied | None = None
+        self._terraform_setup: TerraformSetup | None = None
         self.processes: dict[str, ManagedProcess] = {}
         self._stopped = False
+
+    @property
+    def terraform_setup(self) -> TerraformSetup:
+        """The CLI configuration every Terraform of this broker runs with (core applies and the worker's)."""
+        if self._terraform_setup is None:
+            self._terraform_setup = prepare(self.settings.workdir / "terraform")
+        return self._terraform_setup
 
     # -- urls -------------------------------------------------------------------------------------------
 
@@ -163,35 +172,27 @@ class LocalBroker:
 
     def _provision(self) -> RuntimeConfig:
         started = time.monotonic()
+        # the core is always applied with Terraform; the decision only says whether the worker applies components
+        binary = self.terraform.binary or find_terraform()
+        if binary is None:
+            raise LocalModeError(
+                "local mode applies the core stacks with Terraform, and there is no terraform on the PATH. "
+                "Install Terraform 1.11 (https://developer.hashicorp.com/terraform/install) and run `make demo` again"
+            )
         config = self.settings.environment_config()
         outdir = self.settings.workdir / "cdktf.out"
-        if not is_current(config, outdir):
+        if not is_current(config, outdir, self.moto_url):
             self.report("synthesizing the core stacks with cdktf (a first run takes 5 to 30 s)...")
-        fresh = synthesize(config, outdir, self._base_env(), python=self.settings.python)
+        fresh = synthesize(config, outdir, self._base_env(), self.moto_url, python=self.settings.python)
         shown = outdir.relative_to(REPO) if outdir.is_relative_to(REPO) else outdir
         verb = "synthesized" if fresh else "unchanged, reused"
         self.report(f"core stacks {verb} in {shown} ({time.monotonic() - started:.1f} s)")
-        provisioner = Provisioner(
-            AwsClients(self.moto_url, self.settings.region),
-            self.settings.region,
-            self.settings.account_id,
-            self.moto_url,
-        )
-        outputs: dict[str, Any] = {}
-        for name in STACKS:
-            stack = StackDocument.load(stack_file(outdir, name))
-            result = provisioner.provision(stack)
-            self.provisioned[name] = result
-            provisioner.remote_outputs.update(result.outputs)
-            outputs.update(result.outputs)
-            self.report(
-                f"stack {name}: {len(result.created)} resources created in moto, "
-                f"{sum(count for count, _ in result.skipped.values())} skipped"
-            )
-            for note in result.summary():
-                log.debug("%s: %s", name, note)
+        self.report(f"applying the core stacks with terraform ({self.terraform_setup.description})...")
+        runner = TerraformRunner(binary, setup=self.terraform_setup, environ=self._base_env())
+        applied = apply_core(outdir, runner, self.report)
+        self.core = applied
         try:
-            runtime = RuntimeConfig.from_outputs(outputs)
+            runtime = RuntimeConfig.from_outputs(applied.outputs)
         except ValueError as error:
             raise LocalModeError(f"the core stacks' outputs do not make a RuntimeConfig: {error}") from error
         self.runtime = runtime

@@ -33,9 +33,10 @@ class SynthesisError(RuntimeError):
     """The core stacks could not be synthesized."""
 
 
-def fingerprint(config: EnvironmentConfig, repo: Path = REPO) -> str:
-    """Hash of every source file that shapes the core stacks, and of ``config``."""
+def fingerprint(config: EnvironmentConfig, endpoint_url: str, repo: Path = REPO) -> str:
+    """Hash of every source file that shapes the core stacks, of ``config`` and of the embedded AWS's address."""
     digest = hashlib.sha256(config.model_dump_json().encode())
+    digest.update(endpoint_url.encode())
     for source in SOURCES:
         for path in sorted((repo / source).rglob("*")):
             if path.is_file() and path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
@@ -48,23 +49,37 @@ def stack_file(outdir: Path, stack: str) -> Path:
     return outdir / "stacks" / stack / "cdk.tf.json"
 
 
-def is_current(config: EnvironmentConfig, outdir: Path) -> bool:
-    """True when ``outdir`` holds both core stacks synthesized from the current sources and ``config``."""
+def state_directory(outdir: Path) -> Path:
+    """Where the local bootstrap stack keeps its state (the broker stack's is in the embedded S3)."""
+    return outdir.resolve() / "state"
+
+
+def is_current(config: EnvironmentConfig, outdir: Path, endpoint_url: str) -> bool:
+    """True when ``outdir`` holds both core stacks synthesized from the current sources, ``config`` and endpoint."""
     marker = outdir / FINGERPRINT_FILE
     return (
         marker.exists()
-        and marker.read_text() == fingerprint(config)
+        and marker.read_text() == fingerprint(config, endpoint_url)
         and all(stack_file(outdir, stack).exists() for stack in STACKS)
     )
 
 
 def synthesize(
-    config: EnvironmentConfig, outdir: Path, env: Mapping[str, str], python: str = sys.executable, timeout: float = 300
+    config: EnvironmentConfig,
+    outdir: Path,
+    env: Mapping[str, str],
+    endpoint_url: str,
+    *,
+    python: str = sys.executable,
+    timeout: float = 300,
 ) -> bool:
-    """Write both core stacks under ``outdir``; False when the previous output was still current."""
-    if is_current(config, outdir):
+    """Write the local variant of both core stacks under ``outdir``; False when the previous output was current.
+
+    The bootstrap stack keeps its local state in ``<outdir>/state``.
+    """
+    if is_current(config, outdir, endpoint_url):
         return False
-    current = fingerprint(config)
+    current = fingerprint(config, endpoint_url)
     command = [
         python,
         "-m",
@@ -73,6 +88,8 @@ def synthesize(
         str(outdir),
         "--config",
         config.model_dump_json(),
+        "--endpoint-url",
+        endpoint_url,
     ]
     # its own process group: an interruption (Ctrl-C, SIGTERM, timeout) ends the child AND its jsii node processes
     child = subprocess.Popen(
@@ -104,11 +121,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_mode.synth")
     parser.add_argument("--outdir", required=True)
     parser.add_argument("--config", required=True, help="EnvironmentConfig as JSON")
+    parser.add_argument("--endpoint-url", required=True, help="the embedded AWS the local variant talks to")
     args = parser.parse_args(argv)
     config = EnvironmentConfig.model_validate(json.loads(args.config))
     from cdktf_stacks.app import build_core_app  # noqa: PLC0415  (imports jsii: only in this child)
+    from cdktf_stacks.embedded import EmbeddedAws  # noqa: PLC0415
 
-    build_core_app(config, outdir=args.outdir).synth()
+    outdir = Path(args.outdir)
+    embedded = EmbeddedAws(args.endpoint_url)
+    build_core_app(config, outdir=str(outdir), state_directory=state_directory(outdir), embedded=embedded).synth()
     return 0
 
 

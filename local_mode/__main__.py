@@ -18,7 +18,7 @@ from local_mode import walkthrough
 from local_mode.broker import LocalBroker, LocalModeError, NodeMissingError
 from local_mode.client import PortalError
 from local_mode.processes import PortInUseError, StartupError
-from local_mode.provision import ProvisioningError
+from local_mode.core import CoreApplyError
 from local_mode.settings import MOTO_PORT_VARIABLE, PORTAL_PORT_VARIABLE, LocalSettings, SettingsError
 from local_mode.synth import SynthesisError
 
@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        except (StartupError, SynthesisError, ProvisioningError, LocalModeError) as error:
+        except (StartupError, SynthesisError, CoreApplyError, LocalModeError) as error:
             print(f"error: local mode could not start: {error}", file=sys.stderr)
             print(f"       logs of every process are in {settings.workdir / 'logs'}", file=sys.stderr)
             return 2

@@ -164,6 +164,8 @@ class LocalBroker:
         env = self._base_env()
         # ARNs moto makes carry the account of the environment config
         env["MOTO_ACCOUNT_ID"] = self.settings.account_id
+        # the core stacks attach AWS managed policies (API Gateway's CloudWatch role), which moto loads on request
+        env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         command = [self.settings.bin("moto_server"), "-H", self.settings.host, "-p", str(self.settings.moto_port)]
         managed = self.supervisor.start("moto", command, env)
         self.processes["moto"] = managed

@@ -48,7 +48,9 @@ def apply_core(outdir: Path, runner: TerraformRunner, report: Callable[[str], No
             # a previous run's backend settings point at a moto that is gone: initialise from scratch
             shutil.rmtree(directory / ".terraform", ignore_errors=True)
             runner.init(directory)
+            started_apply = time.monotonic()
             runner.apply(directory)
+            log.info("%s applied in %.1f s", name, time.monotonic() - started_apply)
             outputs = runner.output(directory)
         except TerraformError as error:
             raise CoreApplyError(f"terraform could not apply the {name} stack to the embedded AWS:\n{error}") from error

@@ -17,8 +17,8 @@ from types import FrameType
 from local_mode import walkthrough
 from local_mode.broker import LocalBroker, LocalModeError, NodeMissingError
 from local_mode.client import PortalError
-from local_mode.processes import PortInUseError, StartupError
 from local_mode.core import CoreApplyError
+from local_mode.processes import PortInUseError, StartupError
 from local_mode.settings import MOTO_PORT_VARIABLE, PORTAL_PORT_VARIABLE, LocalSettings, SettingsError
 from local_mode.synth import SynthesisError
 

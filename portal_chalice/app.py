@@ -8,6 +8,7 @@ from chalicelib.middleware import unhandled_errors
 from chalicelib.routes.deployments import deployments_blueprint
 from chalicelib.routes.events import events_blueprint
 from chalicelib.routes.meta import meta_blueprint
+from chalicelib.routes.producers import producers_blueprint
 from chalicelib.routes.subscriptions import subscriptions_blueprint
 
 app = Chalice(app_name="event-broker-portal")
@@ -16,4 +17,5 @@ app.register_blueprint(auth_blueprint)
 app.register_blueprint(events_blueprint)
 app.register_blueprint(subscriptions_blueprint)
 app.register_blueprint(deployments_blueprint)
+app.register_blueprint(producers_blueprint)
 app.register_blueprint(meta_blueprint)

@@ -161,6 +161,13 @@ def portal_statements(arns: CoreArns, kms_key_arn: str) -> list[Statement]:
             "Action": ["schemas:CreateSchema", "schemas:DeleteSchema", "schemas:UpdateSchema"],
             "Resource": [arns.schema_registry, arns.registry_schemas],
         },
+        {
+            # the owning team receives its producers' API key values (GetApiKey with includeValue)
+            "Sid": "ProducerApiKeys",
+            "Effect": "Allow",
+            "Action": ["apigateway:GET"],
+            "Resource": [f"arn:{PARTITION}:apigateway:{names.region}::/apikeys/*"],
+        },
         _kms_statement(kms_key_arn),
         {
             # Chalice names the function after the app and stage, which the portal chooses

@@ -10,12 +10,14 @@ from typing import Any
 
 from broker_contract.config import RuntimeConfig
 from chalicelib.aws.catalog import CatalogRepository
+from chalicelib.aws.gateway import ApiKeys
 from chalicelib.aws.registry import EventBridgeSchemaRegistry, LocalSchemaRegistry, SchemaRegistry
 from chalicelib.aws.storage import ObjectStorage
 from chalicelib.services.backend import Backend
 from chalicelib.services.deployments import DeploymentService
 from chalicelib.services.events import EventService
 from chalicelib.services.maintenance import Maintenance
+from chalicelib.services.producers import ProducerAccess
 from chalicelib.services.subscriptions import SubscriptionService
 from chalicelib.services.workflows import Workflows
 from chalicelib.settings import PortalSettings, RegistryMode
@@ -31,9 +33,11 @@ class Services:
     subscriptions: SubscriptionService
     deployments: DeploymentService
     maintenance: Maintenance
+    producers: ProducerAccess
 
     @classmethod
-    def over(cls, backend: Backend, settings: PortalSettings) -> Services:
+    def over(cls, backend: Backend, settings: PortalSettings, api_keys: ApiKeys | None = None) -> Services:
+        """The services over ``backend``; ``api_keys`` (API Gateway) defaults to a client built on first use."""
         workflows = Workflows(backend)
         subscriptions = SubscriptionService(backend, workflows)
         return cls(
@@ -43,6 +47,9 @@ class Services:
             subscriptions=subscriptions,
             deployments=DeploymentService(backend),
             maintenance=Maintenance(backend, workflows),
+            producers=ProducerAccess(
+                backend, api_keys or ApiKeys(_client_factory("apigateway", backend.config, settings))
+            ),
         )
 
 

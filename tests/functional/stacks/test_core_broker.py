@@ -322,6 +322,11 @@ def test_portal_role_permissions(core: Core) -> None:
                 }
             ),
         ),
+        "ProducerApiKeys": (
+            "Allow",
+            frozenset({"apigateway:GET"}),
+            frozenset({"arn:aws:apigateway:eu-west-1::/apikeys/*"}),
+        ),
         "UseBrokerKey": ("Allow", frozenset({"kms:Decrypt", "kms:GenerateDataKey"}), frozenset({kms_key_arn(core)})),
         "WriteLambdaLogs": (
             "Allow",

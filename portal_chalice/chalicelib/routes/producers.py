@@ -1,0 +1,23 @@
+"""``/events/{event_type}/versions/{version}/producer``: what the owning team's producers need to send."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.auth import AUTHORIZER
+from chalicelib.container import services
+from chalicelib.http import api_view, caller, identifier, json_response, query, version_number
+
+producers_blueprint = Blueprint(__name__)
+bp = producers_blueprint
+
+
+@bp.route("/events/{event_type}/versions/{version}/producer", methods=["GET"], authorizer=AUTHORIZER)
+@api_view
+def get_producer_access(event_type: str, version: str) -> Response:
+    request = bp.current_request
+    team = caller(request)
+    query(request, ())
+    return json_response(
+        services().producers.access(team, identifier(event_type, "event_type"), version_number(version))
+    )

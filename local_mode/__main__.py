@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from local_mode import walkthrough
+from local_mode.aws import AwsClients
 from local_mode.broker import LocalBroker, LocalModeError, NodeMissingError
 from local_mode.client import PortalError
 from local_mode.core import CoreApplyError
@@ -57,6 +58,7 @@ def curl_examples(portal_url: str, deployment_id: str | None = None) -> list[str
             f"curl -s {auth} {portal_url}/deployments/{deployment_id}",
             f"curl -s {auth} {portal_url}/deployments/{deployment_id}/terraform",
         ]
+    commands.append(f"curl -s {auth} {portal_url}/events/order_placed/versions/1/producer   # endpoint, key, example")
     commands.append(f"curl -s {portal_url}/openapi.json")
     return commands
 
@@ -95,7 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.skip_walkthrough:
             print("\nWalk-through:", flush=True)
             try:
-                outcome = walkthrough.run(broker.portal_url, runtime.region, say=lambda line: print(line, flush=True))
+                outcome = walkthrough.run(
+                    broker.portal_url,
+                    AwsClients(broker.moto_url, runtime.region),
+                    runtime.environment,
+                    say=lambda line: print(line, flush=True),
+                )
             except (PortalError, OSError, ValueError) as error:
                 print(f"error: the walk-through stopped: {error}", file=sys.stderr)
                 outcome = walkthrough.Outcome(failures=[str(error)])

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
 from broker_contract.config import RuntimeConfig
 from generator.runner import TerraformRunner, find_terraform
@@ -84,6 +85,7 @@ class LocalBroker:
         self.runtime: RuntimeConfig | None = None
         self.terraform: TerraformDecision = settings.terraform or decide()
         self.core: CoreApplied | None = None
+        self._data_paths: list[Any] = []
         self._terraform_setup: TerraformSetup | None = None
         self.processes: dict[str, ManagedProcess] = {}
         self._stopped = False
@@ -105,6 +107,10 @@ class LocalBroker:
     def portal_url(self) -> str:
         return f"http://{self.settings.host}:{self.settings.portal_port}"
 
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.gateway_port}"
+
     # -- lifecycle --------------------------------------------------------------------------------------
 
     def __enter__(self) -> LocalBroker:
@@ -119,11 +125,19 @@ class LocalBroker:
     def start(self) -> RuntimeConfig:
         """Start moto, provision the core stacks, start portal and worker; returns the runtime config."""
         require_node()
-        check_ports({"moto": self.settings.moto_port, "portal": self.settings.portal_port}, self.settings.host)
+        check_ports(
+            {
+                "moto": self.settings.moto_port,
+                "portal": self.settings.portal_port,
+                "producers' gateway": self.settings.gateway_port,
+            },
+            self.settings.host,
+        )
         atexit.register(self.stop)
         try:
             self._start_moto()
             runtime = self._provision()
+            self._start_data_paths(runtime)
             self._start_portal(runtime)
             self._start_worker(runtime)
         except BaseException:
@@ -136,6 +150,9 @@ class LocalBroker:
         if self._stopped:
             return
         self._stopped = True
+        for path in self._data_paths:
+            with contextlib.suppress(Exception):
+                path.stop()
         self.supervisor.stop_all()
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
@@ -193,13 +210,31 @@ class LocalBroker:
         runner = TerraformRunner(binary, setup=self.terraform_setup, environ=self._base_env())
         applied = apply_core(outdir, runner, self.report)
         self.core = applied
+        # producers reach the API through local mode's gateway: moto serves the API's configuration, not its data path
+        outputs = {
+            **applied.outputs,
+            "producer_api_url": f"{self.gateway_url}/{applied.outputs['producer_api_stage_name']}",
+        }
         try:
-            runtime = RuntimeConfig.from_outputs(applied.outputs)
+            runtime = RuntimeConfig.from_outputs(outputs)
         except ValueError as error:
             raise LocalModeError(f"the core stacks' outputs do not make a RuntimeConfig: {error}") from error
         self.runtime = runtime
         (self.settings.workdir / "runtime.json").write_text(json.dumps(runtime.model_dump(), indent=2))
         return runtime
+
+    def _start_data_paths(self, runtime: RuntimeConfig) -> None:
+        """The producers' gateway and the pipe pump: what moto stores but does not execute (``local_mode.gateway``)."""
+        from local_mode.gateway import LocalGateway  # noqa: PLC0415
+        from local_mode.pipes import PipePump  # noqa: PLC0415
+
+        gateway = LocalGateway(self.moto_url, runtime.region, self.settings.host, self.settings.gateway_port)
+        gateway.start()
+        self._data_paths.append(gateway)
+        pump = PipePump(self.moto_url, runtime.region)
+        pump.start()
+        self._data_paths.append(pump)
+        self.report(f"producers' API served by local mode on {runtime.producer_api_url}; SQS producer pipes pumped")
 
     def portal_env(self, runtime: RuntimeConfig) -> dict[str, str]:
         env = self._base_env()

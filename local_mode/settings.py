@@ -14,8 +14,10 @@ from local_mode.terraform import TerraformDecision
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_MOTO_PORT = 4566
 DEFAULT_PORTAL_PORT = 8000
+DEFAULT_GATEWAY_PORT = 8001
 MOTO_PORT_VARIABLE = "BROKER_LOCAL_MOTO_PORT"
 PORTAL_PORT_VARIABLE = "BROKER_LOCAL_PORTAL_PORT"
+GATEWAY_PORT_VARIABLE = "BROKER_LOCAL_GATEWAY_PORT"
 WORKDIR_VARIABLE = "BROKER_LOCAL_WORKDIR"
 #: the demo environment: its own names (``local-...``), in the dev region, in moto's default account
 LOCAL_ENVIRONMENT = "local"
@@ -43,6 +45,8 @@ class LocalSettings:
 
     moto_port: int = DEFAULT_MOTO_PORT
     portal_port: int = DEFAULT_PORTAL_PORT
+    #: the producers' API as local mode executes it (moto does not run API Gateway integrations)
+    gateway_port: int = DEFAULT_GATEWAY_PORT
     host: str = "127.0.0.1"
     workdir: Path = PACKAGE_DIR.parent / ".local"
     teams_file: Path = PACKAGE_DIR / "demo_teams.json"
@@ -71,11 +75,13 @@ class LocalSettings:
         settings = cls(
             moto_port=_port(moto, "--moto-port" if moto_port is not None else MOTO_PORT_VARIABLE),
             portal_port=_port(portal, "--portal-port" if portal_port is not None else PORTAL_PORT_VARIABLE),
+            gateway_port=_port(env.get(GATEWAY_PORT_VARIABLE, DEFAULT_GATEWAY_PORT), GATEWAY_PORT_VARIABLE),
             region=env.get("BROKER_REGION") or LOCAL_REGION,
             workdir=Path(env[WORKDIR_VARIABLE]).resolve() if env.get(WORKDIR_VARIABLE) else cls.workdir,
         )
-        if settings.moto_port == settings.portal_port:
-            raise SettingsError(f"moto and the portal cannot share port {settings.moto_port}")
+        ports = [settings.moto_port, settings.portal_port, settings.gateway_port]
+        if len(set(ports)) != len(ports):
+            raise SettingsError(f"moto, the portal and the producers' gateway need three different ports, got {ports}")
         return settings
 
     def environment_config(self) -> EnvironmentConfig:

@@ -1,8 +1,10 @@
 """The demo scenario, driven over HTTP against the running portal, printing each step and its result.
 
-shop-team registers an HTTPS event and an SQS event; billing-team subscribes a Lambda, a queue and an
-HTTPS endpoint; the walk-through waits for the generator to handle every deployment, shows what each
-generated stack contains, and which subscriptions two sample events would reach.
+billing-team first creates what a consumer team owns in the embedded AWS (its queues, its Lambda function,
+the secret of its webhook); shop-team registers an HTTPS event and an SQS event; billing-team subscribes;
+the walk-through waits until the generator has deployed every stack with Terraform, then sends real events
+through both producer kinds (the HTTPS endpoint with its API key, the SQS producer queue) and shows which
+consumer queues received them, and that an invalid event gets the gateway's 400 and reaches nobody.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from local_mode.aws import AwsClients
 from local_mode.client import PortalClient
-from local_mode.summary import Rule, describe, reached, rules, terraform_document
+from local_mode.summary import describe, terraform_document
 
 SHOP_TOKEN = "demo-shop-token"  # noqa: S105  (demo token shipped in demo_teams.json)
 BILLING_TOKEN = "demo-billing-token"  # noqa: S105
@@ -55,15 +58,22 @@ EVENTS: list[dict[str, Any]] = [
 ]
 
 
+#: what billing-team owns in the embedded AWS before it subscribes (tagged so the broker may use it)
+ORDERS_QUEUE = "billing-orders"
+STOCK_QUEUE = "billing-stock"
+INVOICER = "billing-invoicer"
+WEBHOOK_SECRET = "billing-stock-hook-key"  # noqa: S105  (a secret name, not a value)
+
+
 def subscriptions(region: str) -> list[dict[str, Any]]:
-    """billing-team's three subscriptions: a Lambda (EUR orders only), a queue, an HTTPS endpoint."""
+    """billing-team's subscriptions: a Lambda (EUR orders only), two queues, an HTTPS endpoint with an API key."""
     return [
         {
             "event_type": "order_placed",
             "version": 1,
             "target_unit": "billing",
             "connection_type": "LAMBDA",
-            "connection_string": f"arn:aws:lambda:{region}:{ACCOUNT}:function:billing-invoicer",
+            "connection_string": f"arn:aws:lambda:{region}:{ACCOUNT}:function:{INVOICER}",
             "content_filter": {"currency": ["EUR"]},
         },
         {
@@ -71,7 +81,14 @@ def subscriptions(region: str) -> list[dict[str, Any]]:
             "version": 1,
             "target_unit": "billing",
             "connection_type": "SQS",
-            "connection_string": f"arn:aws:sqs:{region}:{ACCOUNT}:billing-orders",
+            "connection_string": f"arn:aws:sqs:{region}:{ACCOUNT}:{ORDERS_QUEUE}",
+        },
+        {
+            "event_type": "stock_changed",
+            "version": 1,
+            "target_unit": "billing",
+            "connection_type": "SQS",
+            "connection_string": f"arn:aws:sqs:{region}:{ACCOUNT}:{STOCK_QUEUE}",
         },
         {
             "event_type": "stock_changed",
@@ -79,36 +96,64 @@ def subscriptions(region: str) -> list[dict[str, Any]]:
             "target_unit": "billing",
             "connection_type": "HTTPS",
             "connection_string": "https://billing.example.com/hooks/stock",
+            "auth": {
+                "type": "API_KEY",
+                "secret_arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{WEBHOOK_SECRET}",
+            },
         },
     ]
 
 
-def sample_event(source: str, event_type: str, target: str, data: dict[str, Any]) -> dict[str, Any]:
-    """An event as EventBridge delivers it from the bus (envelope in ``detail``)."""
-    return {
-        "version": "0",
-        "id": "00000000-0000-0000-0000-000000000000",
-        "source": source,
-        "detail-type": f"{event_type}.1",
-        "account": ACCOUNT,
-        "region": "eu-west-1",
-        "time": "2024-01-01T00:00:00Z",
-        "resources": [],
-        "detail": {"metadata": {"event_attributes": {"source": source, "target": target}}, "data": data},
-    }
+def envelope(source: str, data: dict[str, Any]) -> dict[str, Any]:
+    """An event as a producer sends it."""
+    return {"metadata": {"event_attributes": {"source": source, "target": "billing"}}, "data": data}
 
 
-SAMPLE_EVENTS: list[tuple[str, dict[str, Any]]] = [
-    (
-        "order o-1 in EUR",
-        sample_event("webshop", "order_placed", "billing", {"order_id": "o-1", "amount": 42.5, "currency": "EUR"}),
-    ),
-    (
-        "order o-2 in USD",
-        sample_event("webshop", "order_placed", "billing", {"order_id": "o-2", "amount": 10, "currency": "USD"}),
-    ),
-    ("stock of sku-7", sample_event("warehouse", "stock_changed", "billing", {"sku": "sku-7", "quantity": 3})),
+ORDERS: list[tuple[str, dict[str, Any]]] = [
+    ("order o-1 in EUR", envelope("webshop", {"order_id": "o-1", "amount": 42.5, "currency": "EUR"})),
+    ("order o-2 in USD", envelope("webshop", {"order_id": "o-2", "amount": 10, "currency": "USD"})),
 ]
+INVALID_ORDER = envelope("webshop", {"order_id": "o-3", "amount": -1})
+STOCK = envelope("warehouse", {"sku": "sku-7", "quantity": 3})
+
+
+def create_team_targets(aws: AwsClients, environment: str, say: Say) -> None:
+    """What billing-team owns before subscribing: queues, a function, a secret (tagged for the broker)."""
+    tags = {"event-broker": environment}
+    sqs = aws.client("sqs")
+    for queue in (ORDERS_QUEUE, STOCK_QUEUE):
+        sqs.create_queue(QueueName=queue, tags=tags)
+    iam = aws.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = iam.create_role(RoleName=f"{INVOICER}-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    aws.client("lambda").create_function(
+        FunctionName=INVOICER,
+        Runtime="python3.11",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": _handler_zip()},
+        Tags=tags,
+    )
+    aws.client("secretsmanager").create_secret(
+        Name=WEBHOOK_SECRET, SecretString="demo-webhook-api-key", Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+    )
+    say(f"   queues {ORDERS_QUEUE}, {STOCK_QUEUE}; function {INVOICER}; secret {WEBHOOK_SECRET} (tagged event-broker)")
+
+
+def _handler_zip() -> bytes:
+    import io  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return {'invoiced': event['detail']['data']}\n")
+    return buffer.getvalue()
+
 
 SETTLED = {"synthesized", "deployed", "destroyed", "failed", "superseded"}
 
@@ -121,7 +166,8 @@ class Outcome:
     #: label -> deployment id, in the order the walk-through asked for them (the events first)
     deployment_ids: dict[str, str] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
-    reached: dict[str, list[str]] = field(default_factory=dict)
+    #: queue name -> the events (``detail.data``) it received
+    delivered: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 Say = Callable[[str], None]
@@ -169,7 +215,7 @@ def wait_for(
         time.sleep(interval)
 
 
-def run(portal_url: str, region: str, say: Say = print, timeout: float = 120.0) -> Outcome:
+def run(portal_url: str, aws: AwsClients, environment: str, say: Say = print, timeout: float = 420.0) -> Outcome:
     """The whole scenario; returns what it saw (failures listed, never raised for a failed deployment)."""
     outcome = Outcome()
     shop = PortalClient(portal_url, SHOP_TOKEN)
@@ -177,53 +223,93 @@ def run(portal_url: str, region: str, say: Say = print, timeout: float = 120.0) 
     deployment_ids = outcome.deployment_ids
     owners: dict[str, PortalClient] = {}
 
-    say("1. shop-team registers two events")
+    say("1. billing-team creates what it owns in the embedded AWS")
+    create_team_targets(aws, environment, say)
+
+    say("2. shop-team registers two events")
     for event in EVENTS:
         body = shop.call("POST", "/events", event)
         label = f"{event['event_type']}.v{body['version']}"
         deployment_ids[label] = body["deployment_id"]
         owners[label] = shop
-        where = body.get("producer_endpoint_path") or "an SQS queue"
-        say(f"   {event['connection_type']:5} {label}: producers send to {where}; deployment {body['deployment_id']}")
+        say(f"   {event['connection_type']:5} {label}: deployment {body['deployment_id']}")
 
-    say("2. billing-team subscribes a Lambda, a queue and an HTTPS endpoint")
-    subscription_labels: dict[str, str] = {}
-    for request in subscriptions(region):
+    say("3. billing-team subscribes a Lambda, two queues and an HTTPS endpoint")
+    for request in subscriptions(aws.region):
         body = billing.call("POST", "/subscriptions", request)
-        label = f"{request['connection_type'].lower()}->{request['event_type']}"
-        subscription_labels[label] = body["subscription_id"]
+        target = request["connection_string"].rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+        label = f"{request['connection_type'].lower()} {target}<-{request['event_type']}"
         deployment_ids[label] = body["deployment_id"]
         owners[label] = billing
         extra = f" filter {json.dumps(request['content_filter'])}" if request.get("content_filter") else ""
         say(f"   {body['subscription_id']} {request['connection_type']:6} {request['connection_string']}{extra}")
 
-    say("3. the generator handles the deployments")
+    say("4. the generator deploys every stack with Terraform (state in the embedded S3)")
     records = wait_for(owners, deployment_ids, say, timeout)
     for label, record in records.items():
         outcome.deployments[label] = str(record.get("status"))
-        if record.get("status") == "failed" or record.get("status") not in SETTLED:
+        if record.get("status") != "deployed":
             outcome.failures.append(f"{label}: {record.get('status')} {record.get('error') or ''}".strip())
-
-    say("4. what each generated stack contains (GET /deployments/{id}/terraform)")
-    consumer_rules: list[tuple[str, Rule]] = []
-    for label, deployment_id in deployment_ids.items():
+    for label, deployment_id in list(deployment_ids.items())[:2]:
         response = owners[label].request("GET", f"/deployments/{deployment_id}/terraform")
-        if not response.ok:
-            say(f"   {label}: no Terraform yet ({response.status} {response.error_message()})")
-            continue
-        stack = terraform_document(response.body)
-        say(f"   {label}:")
-        for line in describe(stack):
-            say(f"     {line}")
-        if label in subscription_labels:
-            consumer_rules.extend((label, rule) for rule in rules(stack))
-
-    say("5. which subscriptions sample events reach (EventBridge pattern matching)")
-    if not consumer_rules:
-        say("   no consumer stack was synthesized: nothing to match the sample events against")
+        if response.ok:
+            say(f"   {label}: " + "; ".join(describe(terraform_document(response.body))[:3]))
+    if outcome.failures:
         return outcome
-    for description, event in SAMPLE_EVENTS:
-        names = reached(event, consumer_rules)
-        outcome.reached[description] = names
-        say(f"   {description:18} -> {', '.join(names) if names else 'no subscription'}")
+
+    say("5. producers send real events (what each producer gets: GET /events/{type}/versions/1/producer)")
+    https = shop.call("GET", "/events/order_placed/versions/1/producer")
+    queue = shop.call("GET", "/events/stock_changed/versions/1/producer")
+    say(f"   HTTPS: POST {https['endpoint_url']} with header {https['api_key']['header']}")
+    say(f"   SQS:   send to {queue['queue_url']}")
+    headers = {https["api_key"]["header"]: https["api_key"]["value"]}
+    for description, event in ORDERS:
+        status, answer = post_json(https["endpoint_url"], event, headers)
+        say(f"   {description:18} -> {status} {answer}")
+        if status != 200:
+            outcome.failures.append(f"{description}: the endpoint answered {status} {answer}")
+    status, answer = post_json(https["endpoint_url"], INVALID_ORDER, headers)
+    say(f"   {'invalid order o-3':18} -> {status} {answer}")
+    if status != 400:
+        outcome.failures.append(f"an invalid order was answered {status}, not 400")
+    aws.client("sqs").send_message(QueueUrl=queue["queue_url"], MessageBody=json.dumps(STOCK))
+    say(f"   {'stock of sku-7':18} -> sent to the producer queue")
+
+    say("6. what the consumer queues received (EventBridge rules on the bus; the Lambda is invoked the same way)")
+    expected = {ORDERS_QUEUE: ["o-1", "o-2"], STOCK_QUEUE: ["sku-7"]}
+    for queue_name, wanted in expected.items():
+        received = receive(aws, queue_name, len(wanted))
+        outcome.delivered[queue_name] = received
+        keys = [str(item.get("order_id") or item.get("sku")) for item in received]
+        say(f"   {queue_name}: {', '.join(keys) if keys else 'nothing'}")
+        if sorted(keys) != sorted(wanted):
+            outcome.failures.append(f"{queue_name} received {keys}, expected {wanted}")
     return outcome
+
+
+def post_json(url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, str]:
+    """POST ``body`` as a producer would; the status and the answer's text."""
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    request = urllib.request.Request(  # noqa: S310  (the producers' gateway on loopback)
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json", **headers}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read().decode()
+
+
+def receive(aws: AwsClients, queue_name: str, expected: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+    """The ``data`` of the events ``queue_name`` receives within ``timeout`` (stops once ``expected`` arrived)."""
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while len(found) < expected and time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            found.append(json.loads(message["Body"])["detail"]["data"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from broker_contract.capacity import version_demand
 from broker_contract.catalog import BY_APPLICATION, BY_LISTING, BY_TEAM, Index
 from broker_contract.names import detail_type, producer_endpoint_path
 from broker_contract.schemas import draft04_problems, envelope_schema
@@ -33,7 +34,7 @@ from chalicelib.services.applications import ApplicationOwnership
 from chalicelib.services.backend import Backend
 from chalicelib.services.compat import compare
 from chalicelib.services.pagination import decode_cursor, encode_cursor
-from chalicelib.services.quotas import QuotaGuard, version_demand
+from chalicelib.services.quotas import QuotaGuard
 from chalicelib.services.subscriptions import SubscriptionService
 from chalicelib.services.workflows import Workflows, run_intent
 

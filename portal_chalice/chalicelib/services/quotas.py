@@ -1,6 +1,6 @@
 """AWS quotas answered by the portal before anything is written.
 
-Every change says what it needs (``Demand``: one rule per subscription, one schema per event
+Every change says what it needs (``broker_contract.capacity``: one rule per subscription, one schema per event
 version, an API resource, usage plan and API key per HTTPS version ...). ``QuotaGuard.reserve``
 reads the counters (one GetItem each), refuses with 409 naming the quota and the current count
 when a limit would be crossed, and otherwise returns the counter updates the change's own
@@ -12,8 +12,8 @@ event type with 409. Limits come from ``broker_contract.config.Quotas`` (per env
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from broker_contract.capacity import COUNTED, limit
 from broker_contract.config import Quotas
 from broker_contract.models import ConsumerDeployment
 from broker_contract.patterns import consumer_event_pattern, event_pattern_json
@@ -22,50 +22,6 @@ from chalicelib.aws.guards import CatalogGuards, TransactItem
 from chalicelib.errors import ApiError, FieldProblem, bad_request
 
 _CONDITION_FAILED = "ConditionalCheckFailed"
-
-
-@dataclass(frozen=True)
-class Counted:
-    """One counted resource kind: the quota that bounds it and what it is, in words."""
-
-    quota: str
-    what: str
-
-
-#: counter name -> the quota (field of ``Quotas``) bounding it
-COUNTED: dict[str, Counted] = {
-    "rules": Counted("rules_per_event_bus", "rules on the event bus (one per subscription)"),
-    "schemas": Counted("schemas_per_registry", "schemas in the registry (one per event version)"),
-    "api_resources": Counted(
-        "resources_per_rest_api", "resources on the producers' REST API (one per HTTPS event type and per version)"
-    ),
-    "usage_plans": Counted("usage_plans_per_account", "API Gateway usage plans (one per HTTPS event version)"),
-    "api_keys": Counted("api_keys_per_account", "API Gateway API keys (one per HTTPS event version)"),
-    "api_destinations": Counted(
-        "api_destinations_per_account", "EventBridge API destinations (one per HTTPS subscription)"
-    ),
-    "connections": Counted("connections_per_account", "EventBridge connections (one per HTTPS subscription)"),
-}
-
-
-def version_demand(connection_type: str, versions: int, *, new_event_type: bool = False) -> dict[str, int]:
-    """What ``versions`` producer versions hold: a schema each; HTTPS adds a resource, usage plan and key each.
-
-    A new HTTPS event type also takes its ``/<event_type>`` resource, which stays on the API when the
-    event type is deleted (the generator never removes it), so it is never given back.
-    """
-    demand = {"schemas": versions}
-    if connection_type == "HTTPS":
-        demand.update(api_resources=versions + (1 if new_event_type else 0), usage_plans=versions, api_keys=versions)
-    return demand
-
-
-def subscription_demand(connection_type: str) -> dict[str, int]:
-    """What one subscription holds: a rule on the bus; HTTPS adds an API destination and a connection."""
-    demand = {"rules": 1}
-    if connection_type == "HTTPS":
-        demand.update(api_destinations=1, connections=1)
-    return demand
 
 
 class QuotaGuard:
@@ -78,12 +34,7 @@ class QuotaGuard:
 
     def limit(self, counter: str) -> int:
         """How many of a counted kind the broker may hold."""
-        limit = int(getattr(self.quotas, COUNTED[counter].quota))
-        if counter == "rules":
-            return limit - self.quotas.rules_used_by_core
-        if counter == "api_resources":
-            return limit - 1  # the API's root resource
-        return limit
+        return limit(self.quotas, counter)
 
     def _refusal(self, counter: str, used: int | None, amount: int) -> ApiError:
         counted = COUNTED[counter]

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from broker_contract.arns import delivery_problems
+from broker_contract.capacity import subscription_demand
 from broker_contract.catalog import BY_TEAM
 from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, EventVersionRef
 from broker_contract.schemas import data_field_paths
@@ -16,7 +17,7 @@ from chalicelib.models import Subscription, SubscriptionCreateRequest, Subscript
 from chalicelib.records import IntentRecord, SubscriptionRecord, dedupe_id, team_partition
 from chalicelib.services.backend import Backend
 from chalicelib.services.pagination import decode_cursor, encode_cursor
-from chalicelib.services.quotas import QuotaGuard, subscription_demand
+from chalicelib.services.quotas import QuotaGuard
 from chalicelib.services.targets import TargetPolicy
 from chalicelib.services.workflows import CONSUMER_ADAPTER, Workflows, run_intent
 

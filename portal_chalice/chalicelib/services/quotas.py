@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from broker_contract.capacity import COUNTED, limit
+from broker_contract.capacity import COUNTED, limit, subscription_demand, version_demand
+from broker_contract.catalog import BY_LISTING
 from broker_contract.config import Quotas
 from broker_contract.models import ConsumerDeployment
 from broker_contract.patterns import consumer_event_pattern, event_pattern_json
-from chalicelib.aws.catalog import ConditionFailed
+from chalicelib.aws.catalog import CatalogRepository, ConditionFailed
 from chalicelib.aws.guards import CatalogGuards, TransactItem
 from chalicelib.errors import ApiError, FieldProblem, bad_request
+from chalicelib.records import EVENTS_PARTITION, EventRecord
 
 _CONDITION_FAILED = "ConditionalCheckFailed"
 
@@ -97,3 +99,24 @@ class QuotaGuard:
                 f"more than the {limit} EventBridge accepts; narrow the content_filter",
                 FieldProblem("content_filter", rule),
             )
+
+    def recount(self, catalog: CatalogRepository) -> dict[str, int]:
+        """Set every counter from what the catalog holds (``manage recount-quotas``, after an upgrade).
+
+        A repair walk over every event type (Queries, no Scan). ``/<event_type>`` resources that the
+        generator left on the API for event types deleted since cannot be seen here and are not counted.
+        """
+        totals = dict.fromkeys(COUNTED, 0)
+        for item in catalog.query_all(EVENTS_PARTITION, index=BY_LISTING):
+            event = EventRecord.model_validate(item)
+            _, versions = catalog.get_event_with_versions(event.event_type)
+            held = [version_demand(event.connection_type, len(versions), new_event_type=True)]
+            held += [
+                subscription_demand(sub.connection_type) for sub in catalog.subscriptions_of_event(event.event_type)
+            ]
+            for demand in held:
+                for counter, amount in demand.items():
+                    totals[counter] += amount
+        for counter, used in totals.items():
+            self.guards.set_usage(counter, used)
+        return totals

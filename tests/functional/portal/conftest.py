@@ -25,7 +25,6 @@ from chalicelib.settings import PortalSettings, RegistryMode
 from moto import mock_aws
 
 from broker_contract.teams import TeamDirectory, TeamPolicy
-
 from tests.support.portal_wiring import create_buckets, create_catalog_table, runtime_config
 
 TOKENS = {"tok-shop": "shop-team", "tok-billing": "billing-team", "tok-other": "other-team"}

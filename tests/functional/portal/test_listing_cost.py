@@ -41,7 +41,9 @@ class RecordingClient:
 def recorder(backend: Backend) -> Iterator[RecordingClient]:
     recording = RecordingClient(backend.catalog.client)
     watched = dataclasses.replace(backend, catalog=CatalogRepository(backend.catalog.table_name, lambda: recording))
-    container.install(container.Services.over(watched, PortalSettings(tokens=TOKENS, registry_mode=RegistryMode.LOCAL, teams=TEAMS)))
+    container.install(
+        container.Services.over(watched, PortalSettings(tokens=TOKENS, registry_mode=RegistryMode.LOCAL, teams=TEAMS))
+    )
     yield recording
     container.reset()
 

@@ -13,6 +13,7 @@ from chalicelib.aws.guards import CatalogGuards
 from chalicelib.services.backend import Backend
 from chalicelib.settings import PortalSettings, RegistryMode
 
+from broker_contract.capacity import COUNTED
 from broker_contract.config import Quotas
 from broker_contract.models import ConsumerDeployment
 from broker_contract.patterns import consumer_event_pattern, event_pattern_json
@@ -222,3 +223,30 @@ def test_fixed_quotas_cannot_be_raised_in_configuration() -> None:
     with pytest.raises(ValueError, match="event_size_bytes"):
         Quotas(event_size_bytes=512 * 1024)
     assert Quotas(rules_per_event_bus=2000).rules_per_event_bus == 2000
+
+
+def test_recount_sets_the_counters_from_the_catalog(
+    client: Client, backend: Backend, services: container.Services
+) -> None:
+    create_event(client)
+    client.http.put("/events/order-created", headers=SHOP, body=body({"data": {"type": "object"}}))
+    subscribe(client)
+    subscribe(client, target_unit="web", connection_type="HTTPS", connection_string="https://hooks.example.com/in")
+    expected = usage(backend, *COUNTED)
+    guards = CatalogGuards.over(backend.catalog)
+    for counter in COUNTED:  # counters of a catalog written before they existed
+        guards.set_usage(counter, 0)
+    assert services.subscriptions.quotas.recount(backend.catalog) == expected
+    assert (
+        usage(backend, *COUNTED)
+        == expected
+        == {
+            "rules": 2,
+            "schemas": 2,
+            "api_resources": 3,
+            "usage_plans": 2,
+            "api_keys": 2,
+            "api_destinations": 1,
+            "connections": 1,
+        }
+    )

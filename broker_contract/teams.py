@@ -62,7 +62,7 @@ class TeamDirectory(BaseModel):
             for application in policy.applications:
                 if owners.setdefault(application, team) != team:
                     raise ValueError(
-                        f"application {application!r} is reserved by both {owners[application]} and {team}"
+                        f"application {application!r} is reserved twice: by {owners[application]} and by {team}"
                     )
         return self
 

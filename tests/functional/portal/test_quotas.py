@@ -15,9 +15,7 @@ from chalicelib.settings import PortalSettings, RegistryMode
 
 from broker_contract.capacity import COUNTED
 from broker_contract.config import Quotas
-from broker_contract.models import ConsumerDeployment
-from broker_contract.patterns import consumer_event_pattern, event_pattern_json
-from modules.consumers import pattern as stack_pattern
+from broker_contract.patterns import event_pattern_json
 from tests.functional.portal.conftest import (
     BILLING,
     SHOP,
@@ -148,17 +146,6 @@ def test_a_pattern_over_2048_characters_after_the_merge_is_400(client: Client, b
     assert s3_keys(backend, backend.config.consumer_bucket_name) == []
     # 2,047 characters once merged: within the quota
     subscribe(client, **_subscription(content_filter=_big_filter(125)))
-
-
-def test_the_measured_pattern_is_the_one_the_consumer_stack_writes(client: Client, backend: Backend) -> None:
-    create_event(client)
-    sub = subscribe(client, content_filter=_big_filter(10))
-    bucket = backend.config.consumer_bucket_name
-    [key] = s3_keys(backend, bucket)
-    deployment = ConsumerDeployment.model_validate(backend.storage.get_json(bucket, key))
-    assert stack_pattern.consumer_event_pattern is consumer_event_pattern
-    assert stack_pattern.event_pattern_json is event_pattern_json
-    assert sub["subscription_id"] == deployment.subscription_id
 
 
 @pytest.mark.parametrize("limited", [{"schemas_per_registry": 2}], indirect=True)

@@ -125,7 +125,9 @@ def test_every_derived_name_is_injective(
     broker = BrokerNames(environment, "eu-west-1", "123456789012")
     owners: dict[str, dict[str, str]] = {"broker": _names_of(broker)}
     for event_type, version in itertools.product(event_types, numbers):
-        owners[f"producer {event_type} v{version}"] = _names_of(broker.producer(event_type, version))
+        owner = f"producer {event_type} v{version}"
+        owners[owner] = _names_of(broker.producer(event_type, version))
+        owners[owner]["schema_backup_key"] = names.schema_backup_key(event_type, version)
     for value in subscription_hex:
         owners[f"consumer sub-{value}"] = _names_of(broker.consumer(f"sub-{value}"))
     claimed: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)

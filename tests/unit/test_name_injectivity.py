@@ -41,7 +41,8 @@ def _part(alphabet: str) -> st.SearchStrategy[str]:
 @st.composite
 def identifiers(draw: st.DrawFn) -> str:
     """Identifiers made of short parts over a tiny alphabet, joined by '-' or '_' (max 48 characters)."""
-    first = draw(st.sampled_from("azv")) + draw(st.text("az19v", max_size=3))
+    # a long stem now and then, so that names past AWS's limits (shortened with a hash) are drawn too
+    first = draw(st.sampled_from("azv")) + draw(st.sampled_from(["", "l" * 36])) + draw(st.text("az19v", max_size=3))
     rest = draw(st.lists(st.tuples(st.sampled_from("-_"), _part("az19v")), max_size=6))
     value = first + "".join(separator + part for separator, part in rest)
     value = value[: names.IDENTIFIER_MAX_LENGTH].rstrip("-_")

@@ -54,4 +54,4 @@ bench: install
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) cdktf.out .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) cdktf.out .local .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -13,13 +13,64 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from broker_contract.names import ENVIRONMENT_PATTERN, BrokerNames
+from broker_contract.teams import TeamDirectory, TeamPolicy
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 ENV_PREFIX = "BROKER_"
+
+
+def _quota(default: int, what: str, *, adjustable: bool = True) -> Any:
+    maximum = None if adjustable else default
+    note = "adjustable through Service Quotas" if adjustable else "fixed by AWS: may be lowered, never raised"
+    return Field(default=default, ge=1, le=maximum, description=f"{what} (AWS default {default:,}; {note})")
+
+
+class Quotas(BaseModel):
+    """The AWS quotas that bound what the broker can create in one environment.
+
+    Defaults are AWS's defaults; an account whose quota was raised says so in ``quotas`` of
+    ``config/<env>.json``. The portal answers every request that would cross one of them with a
+    409 (counts) or 400 (sizes) naming the quota, before anything is written. Counts are per bus,
+    per API, per registry or per account and region as AWS counts them; the broker assumes it owns
+    them alone in its account (lower the figure when other workloads share the account).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules_per_event_bus: int = _quota(300, "EventBridge rules per event bus; one per subscription")
+    rules_used_by_core: int = Field(
+        default=1, ge=0, description="rules on the bus the core stack makes (the archive's managed rule)"
+    )
+    targets_per_rule: int = _quota(5, "EventBridge targets per rule; the broker puts one", adjustable=False)
+    event_pattern_characters: int = _quota(2048, "characters of one EventBridge event pattern")
+    event_size_bytes: int = _quota(262_144, "bytes of one event (PutEvents entry)", adjustable=False)
+    resources_per_rest_api: int = _quota(
+        300, "API Gateway resources per REST API: the root, one per HTTPS event type, one per version"
+    )
+    usage_plans_per_account: int = _quota(300, "API Gateway usage plans per account and region; one per HTTPS version")
+    api_keys_per_account: int = _quota(10_000, "API Gateway API keys per account and region; one per HTTPS version")
+    schemas_per_registry: int = _quota(100, "EventBridge schemas per registry; one per event version")
+    versions_per_schema: int = _quota(100, "versions of one schema; the broker allows as many versions per event type")
+    api_destinations_per_account: int = _quota(
+        3000, "EventBridge API destinations per account; one per HTTPS subscription"
+    )
+    connections_per_account: int = _quota(3000, "EventBridge connections per account; one per HTTPS subscription")
+    event_buses_per_account: int = _quota(100, "EventBridge event buses per account and region")
+
+
+def environment_policy(environment: str, config_dir: Path = CONFIG_DIR) -> tuple[TeamDirectory, Quotas]:
+    """The ``teams`` and ``quotas`` of ``config/<environment>.json`` (none and AWS defaults without a file).
+
+    Read on its own (without region and account) because the portal needs only these two.
+    """
+    path = config_dir / f"{environment}.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    return TeamDirectory(teams=data.get("teams", {})), Quotas.model_validate(data.get("quotas", {}))
 
 
 class EnvironmentConfig(BaseModel):
@@ -33,6 +84,16 @@ class EnvironmentConfig(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict)
     #: the repository's tags are immutable, so each release of the generator image gets its own version tag
     generator_image_tag: str = Field(default="0.1.0", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    #: what each team may target and which applications it owns (see ``broker_contract.teams``)
+    teams: dict[str, TeamPolicy] = Field(default_factory=dict)
+    #: the AWS quotas of this environment's account, where they differ from AWS's defaults
+    quotas: Quotas = Field(default_factory=Quotas)
+
+    @field_validator("teams")
+    @classmethod
+    def _one_directory(cls, value: dict[str, TeamPolicy]) -> dict[str, TeamPolicy]:
+        TeamDirectory(teams=value)  # team names are identifiers; an application is reserved once
+        return value
 
     @field_validator("generator_image_tag")
     @classmethod

@@ -202,6 +202,16 @@ class ProducerDeployment(_DeploymentBase):
         return None
 
 
+def _without_userinfo(url: AnyUrl, field: str) -> AnyUrl:
+    """Credentials in a URL would be stored in plain text (catalog, deployment file, Terraform): refuse them."""
+    if url.username or url.password:
+        raise ValueError(
+            f"{field} must not carry credentials (user:password@host): "
+            "give them through auth, a reference to a Secrets Manager secret"
+        )
+    return url
+
+
 class SecretReference(StrictModel):
     """A secret held in AWS Secrets Manager; the broker stores its ARN, never its value."""
 
@@ -233,7 +243,7 @@ class OAuthClientCredentials(SecretReference):
     def _https(cls, value: AnyUrl) -> AnyUrl:
         if value.scheme != "https":
             raise ValueError("token_url must use https")
-        return value
+        return _without_userinfo(value, "token_url")
 
 
 HttpsAuth = Annotated[ApiKeyAuth | BasicAuth | OAuthClientCredentials, Field(discriminator="type")]
@@ -272,7 +282,7 @@ class HttpsConsumer(StrictModel):
             raise ValueError("connection_string must be an https URL")
         if value.host in (None, "", "localhost") or re.fullmatch(r"[\d.]+", value.host or ""):
             raise ValueError("connection_string must name a public host, not localhost or an IP address")
-        return value
+        return _without_userinfo(value, "connection_string")
 
 
 ContentFilter = dict[str, list[Any]]

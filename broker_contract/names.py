@@ -95,8 +95,38 @@ def producer_endpoint_path(event_type: str, version: int) -> str:
     return f"/{event_type}/{version}"
 
 
-def _camel(value: str) -> str:
-    return "".join(part.capitalize() for part in re.split(r"[-_.]", value) if part)
+#: Marks, in ``model_token``, what plain camel case cannot tell apart (see there).
+MODEL_ESCAPE = "Z"
+
+
+def model_token(identifier: str) -> str:
+    """An identifier in camel case, injectively: ``order_created`` is ``OrderZCreated``, not ``OrderCreated``.
+
+    API Gateway model names allow letters and digits only, and plain camel case maps ``order-created``,
+    ``order_created`` alike, and ``order-1`` like ``order1``. Identifiers are lowercase, so an uppercase letter can
+    only mean "a '-' before this letter"; everything else goes behind the escape letter ``Z``:
+    ``_x`` -> ``ZX``, ``-7`` -> ``Z7``, ``_7`` -> ``Zu7``, and ``-z`` (which would read as an escape) -> ``Zz``.
+    Hyphenated names keep the names they always had; the mapping can be read back, so it is injective.
+    """
+    out = [identifier[:1].upper()]
+    index = 1
+    while index < len(identifier):
+        char = identifier[index]
+        if char not in "-_":
+            out.append(char)
+            index += 1
+            continue
+        following = identifier[index + 1]
+        if char == "-" and following.isalpha():
+            out.append(following.upper() if following != "z" else f"{MODEL_ESCAPE}z")
+        elif char == "-":
+            out.append(f"{MODEL_ESCAPE}{following}")
+        elif following.isalpha():
+            out.append(f"{MODEL_ESCAPE}{following.upper()}")
+        else:
+            out.append(f"{MODEL_ESCAPE}u{following}")
+        index += 2
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -129,7 +159,7 @@ class ProducerNames:
 
     @property
     def request_model(self) -> str:
-        return fit(f"{_camel(self.event_type)}V{self.version}Envelope", API_GATEWAY_MODEL)
+        return fit(f"{model_token(self.event_type)}V{self.version}Envelope", API_GATEWAY_MODEL)
 
     @property
     def request_validator(self) -> str:

@@ -50,6 +50,9 @@ class DeploymentRecord(BaseModel):
     event_type: str
     version: int
     subscription_id: str | None = None
+    event_owner: str | None = Field(
+        default=None, description="team owning the event type when the deployment was requested (read access)"
+    )
     error: str | None = None
     artifact_key: str | None = Field(default=None, description="S3 key of the synthesized Terraform JSON")
     instructions: str | None = Field(default=None, description="what the owner must do for events to arrive")

@@ -243,6 +243,7 @@ class LocalBroker:
             {
                 "BROKER_PORTAL_AUTH": "token",
                 "BROKER_PORTAL_TOKENS_FILE": str(self.settings.teams_file),
+                "BROKER_PORTAL_TEAMS_FILE": str(self.settings.team_targets_file),
                 "BROKER_SCHEMA_REGISTRY_MODE": "local",
             }
         )

@@ -50,6 +50,8 @@ class LocalSettings:
     host: str = "127.0.0.1"
     workdir: Path = PACKAGE_DIR.parent / ".local"
     teams_file: Path = PACKAGE_DIR / "demo_teams.json"
+    #: what each demo team may target and which applications it owns (``BROKER_PORTAL_TEAMS_FILE``)
+    team_targets_file: Path = PACKAGE_DIR / "demo_team_targets.json"
     python: str = sys.executable
     environment: str = LOCAL_ENVIRONMENT
     region: str = LOCAL_REGION

@@ -16,6 +16,9 @@ rm -rf "$HERE/vendor/broker_contract"
 mkdir -p "$HERE/vendor"
 cp -R "$ROOT/broker_contract" "$HERE/vendor/broker_contract"
 find "$HERE/vendor/broker_contract" -name "__pycache__" -type d -prune -exec rm -rf {} +
+# config/<env>.json holds the teams' declared targets and the quotas: beside broker_contract, where it looks
+rm -rf "$HERE/vendor/config"
+cp -R "$ROOT/config" "$HERE/vendor/config"
 
 cd "$HERE"
 "$CHALICE" package --stage "$STAGE" "$OUT"

@@ -5,45 +5,23 @@ Kept free of cdktf so the portal, the generator and tests can compute them witho
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from broker_contract.models import ConsumerDeployment
+# the rule's pattern is defined in the contract, so the portal measures the very text the stack writes
+from broker_contract.patterns import consumer_event_pattern, event_pattern, event_pattern_json
+
+__all__ = [
+    "EVENTS_PRINCIPAL",
+    "consumer_event_pattern",
+    "event_pattern",
+    "event_pattern_json",
+    "policy_sid",
+    "queue_policy",
+    "rule_arn",
+    "send_message_statement",
+]
 
 EVENTS_PRINCIPAL = "events.amazonaws.com"
-
-
-def event_pattern(
-    source: str, detail_type: str, target_unit: str, content_filter: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Events of one version from one application, addressed to one target unit, optionally filtered on data."""
-    detail: dict[str, Any] = {"metadata": {"event_attributes": {"target": [target_unit]}}}
-    if content_filter:
-        detail["data"] = content_filter
-    return {"source": [source], "detail-type": [detail_type], "detail": detail}
-
-
-def consumer_event_pattern(deployment: ConsumerDeployment) -> dict[str, Any]:
-    """The EventBridge pattern of a subscription's rule.
-
-    ``{"source": [application], "detail-type": ["<event_type>.<version>"], "detail": {"metadata":
-    {"event_attributes": {"target": [target_unit]}}, "data": <content_filter>}}``; ``data`` only
-    when the subscription has a content filter.
-    """
-    return event_pattern(
-        deployment.event.application,
-        deployment.event.detail_type,
-        deployment.target_unit,
-        deployment.content_filter,
-    )
-
-
-def event_pattern_json(pattern: dict[str, Any]) -> str:
-    """The pattern as the rule stores it: sorted keys, so identical subscriptions give identical plans.
-
-    This is the text EventBridge receives; in a ``.tf.json`` file it goes through ``terraform_literal``.
-    """
-    return json.dumps(pattern, sort_keys=True, separators=(",", ":"))
 
 
 def rule_arn(event_bus_arn: str, rule_name: str) -> str:

@@ -11,14 +11,18 @@ from typing import Any
 from broker_contract.config import RuntimeConfig
 from chalicelib.aws.catalog import CatalogRepository
 from chalicelib.aws.gateway import ApiKeys
+from chalicelib.aws.guards import CatalogGuards
 from chalicelib.aws.registry import EventBridgeSchemaRegistry, LocalSchemaRegistry, SchemaRegistry
 from chalicelib.aws.storage import ObjectStorage
+from chalicelib.services.applications import ApplicationOwnership
 from chalicelib.services.backend import Backend
 from chalicelib.services.deployments import DeploymentService
 from chalicelib.services.events import EventService
 from chalicelib.services.maintenance import Maintenance
 from chalicelib.services.producers import ProducerAccess
+from chalicelib.services.quotas import QuotaGuard
 from chalicelib.services.subscriptions import SubscriptionService
+from chalicelib.services.targets import TargetPolicy
 from chalicelib.services.workflows import Workflows
 from chalicelib.settings import PortalSettings, RegistryMode
 
@@ -39,11 +43,17 @@ class Services:
     def over(cls, backend: Backend, settings: PortalSettings, api_keys: ApiKeys | None = None) -> Services:
         """The services over ``backend``; ``api_keys`` (API Gateway) defaults to a client built on first use."""
         workflows = Workflows(backend)
-        subscriptions = SubscriptionService(backend, workflows)
+        environment = backend.config.environment
+        guards = CatalogGuards.over(backend.catalog)
+        quotas = QuotaGuard(guards, settings.quotas, environment)
+        subscriptions = SubscriptionService(
+            backend, workflows, targets=TargetPolicy(settings.teams, environment), quotas=quotas
+        )
+        applications = ApplicationOwnership(backend.catalog, guards, settings.teams, environment)
         return cls(
             backend=backend,
             settings=settings,
-            events=EventService(backend, workflows, subscriptions),
+            events=EventService(backend, workflows, subscriptions, applications=applications, quotas=quotas),
             subscriptions=subscriptions,
             deployments=DeploymentService(backend),
             maintenance=Maintenance(backend, workflows),

@@ -3,6 +3,7 @@
 ``python -m chalicelib.manage reconcile``: finish every change whose later steps (backup,
 registry, deployment file) failed, and restore missing schema backups from the catalog.
 ``python -m chalicelib.manage rebuild-registry``: register every backed-up schema version again.
+``python -m chalicelib.manage recount-quotas``: set the quota counters from the catalog (after an upgrade).
 Both print a JSON report and exit 1 when something is still failing.
 """
 
@@ -20,9 +21,13 @@ from chalicelib import container
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.manage", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("reconcile", "rebuild-registry"))
+    parser.add_argument("command", choices=("reconcile", "rebuild-registry", "recount-quotas"))
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    if arguments.command == "recount-quotas":
+        services = container.services()
+        sys.stdout.write(json.dumps(services.subscriptions.quotas.recount(services.backend.catalog), indent=2) + "\n")
+        return 0
     maintenance = container.services().maintenance
     if arguments.command == "reconcile":
         report = maintenance.reconcile()

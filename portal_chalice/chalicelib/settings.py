@@ -16,7 +16,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from broker_contract.config import Quotas, environment_policy
 from broker_contract.names import is_identifier
+from broker_contract.teams import TeamDirectory
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -64,6 +66,9 @@ class PortalSettings(BaseModel):
     iam_teams: dict[str, str] = Field(default_factory=dict, description="role name or principal ARN -> team")
     registry_mode: RegistryMode = RegistryMode.AWS
     aws_endpoint_url: str | None = None
+    #: what each team may target and which applications it owns; a team not declared may target nothing
+    teams: TeamDirectory = Field(default_factory=TeamDirectory)
+    quotas: Quotas = Field(default_factory=Quotas)
 
     @field_validator("tokens", "iam_teams")
     @classmethod
@@ -72,7 +77,11 @@ class PortalSettings(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PortalSettings:
-        """Read ``BROKER_PORTAL_*``, ``BROKER_SCHEMA_REGISTRY_MODE`` and ``BROKER_AWS_ENDPOINT_URL``."""
+        """Read ``BROKER_PORTAL_*``, ``BROKER_SCHEMA_REGISTRY_MODE`` and ``BROKER_AWS_ENDPOINT_URL``.
+
+        Teams and quotas come from ``config/<BROKER_ENVIRONMENT>.json``; the teams of the JSON file named
+        by ``BROKER_PORTAL_TEAMS_FILE`` (``{"<team>": {declaration}}``) are added to (and win over) them.
+        """
         env = os.environ if environ is None else environ
         tokens: dict[str, str] = {}
         tokens_file = env.get("BROKER_PORTAL_TOKENS_FILE")
@@ -84,6 +93,11 @@ class PortalSettings(BaseModel):
         iam_teams = json.loads(env.get("BROKER_PORTAL_IAM_TEAMS", "{}"))
         pools = tuple(arn for arn in env.get("BROKER_PORTAL_USER_POOL_ARN", "").split(",") if arn.strip())
         try:
+            environment = env.get("BROKER_ENVIRONMENT")
+            teams, quotas = environment_policy(environment) if environment else (TeamDirectory(), Quotas())
+            teams_file = env.get("BROKER_PORTAL_TEAMS_FILE")
+            if teams_file:
+                teams = teams.merged(TeamDirectory.load(Path(teams_file)))
             return cls(
                 auth_mode=auth_mode_from_env(env),
                 tokens=tokens,
@@ -91,6 +105,8 @@ class PortalSettings(BaseModel):
                 iam_teams=iam_teams,
                 registry_mode=RegistryMode(env.get("BROKER_SCHEMA_REGISTRY_MODE", RegistryMode.AWS.value)),
                 aws_endpoint_url=env.get("BROKER_AWS_ENDPOINT_URL") or None,
+                teams=teams,
+                quotas=quotas,
             )
-        except (ValidationError, ValueError) as error:
+        except (ValidationError, ValueError, OSError) as error:
             raise RuntimeError(f"invalid portal configuration: {error}") from error

@@ -300,7 +300,7 @@ def test_the_command_walks_through_serves_and_stops_everything_on_ctrl_c(
         ]
         assert "     endpoint /order_placed/1" in output.lines
         assert (
-            "     request model OrderPlacedV1Envelope: data{amount*:number, currency*:string, order_id*:string}"
+            "     request model OrderZPlacedV1Envelope: data{amount*:number, currency*:string, order_id*:string}"
             in output.lines
         )
         # the printed commands work as pasted: the deployment ones name the walk-through's first deployment

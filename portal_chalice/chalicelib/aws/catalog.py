@@ -168,18 +168,29 @@ class CatalogRepository(LazyClient):
         item = self._get(version_key(event_type, version))
         return VersionRecord.from_item(item) if item else None
 
-    def commit_new_event(self, event: EventRecord, version: VersionRecord, intent: IntentRecord) -> None:
-        """Create an event with its first version; ``ConditionFailed`` when the event type exists."""
+    def commit_new_event(
+        self, event: EventRecord, version: VersionRecord, intent: IntentRecord, extra: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        """Create an event with its first version; ``ConditionFailed`` when the event type exists.
+
+        ``extra`` (quota counters, the application claim: ``chalicelib.aws.guards``) joins the transaction, last.
+        """
         self.transact(
             [
                 _put(event.to_item(), "attribute_not_exists(pk)"),
                 _put(version.to_item(), "attribute_not_exists(pk)"),
                 _put(intent.to_item(), "attribute_not_exists(pk)"),
+                *extra,
             ]
         )
 
     def commit_new_version(
-        self, event: EventRecord, expected_revision: int, version: VersionRecord, intent: IntentRecord
+        self,
+        event: EventRecord,
+        expected_revision: int,
+        version: VersionRecord,
+        intent: IntentRecord,
+        extra: Sequence[dict[str, Any]] = (),
     ) -> None:
         """Store ``event`` (new latest version, revision + 1) only if its revision is still ``expected``."""
         self.transact(
@@ -187,6 +198,7 @@ class CatalogRepository(LazyClient):
                 _put(event.to_item(), "revision = :expected", {":expected": expected_revision}),
                 _put(version.to_item(), "attribute_not_exists(pk)"),
                 _put(intent.to_item(), "attribute_not_exists(pk)"),
+                *extra,
             ]
         )
 
@@ -200,6 +212,7 @@ class CatalogRepository(LazyClient):
         versions: Sequence[VersionRecord],
         event_change: tuple[EventRecord, int] | None,
         delete_event_revision: int | None,
+        extra: Sequence[dict[str, Any]] = (),
     ) -> None:
         """Remove version items (each only while it has no subscriptions) and record the teardown intent.
 
@@ -230,7 +243,7 @@ class CatalogRepository(LazyClient):
                 }
             )
         operations.append(_put(intent.to_item(), "attribute_not_exists(pk)"))
-        self.transact(operations)
+        self.transact([*operations, *extra])
 
     def list_page(
         self,
@@ -258,7 +271,9 @@ class CatalogRepository(LazyClient):
         items = self.query_all(event_subscriptions_partition(event_type), index=BY_LISTING, sort_prefix=prefix)
         return [SubscriptionRecord.from_item(item) for item in items]
 
-    def commit_subscription(self, subscription: SubscriptionRecord, intent: IntentRecord) -> None:
+    def commit_subscription(
+        self, subscription: SubscriptionRecord, intent: IntentRecord, extra: Sequence[dict[str, Any]] = ()
+    ) -> None:
         """Store a subscription, its duplicate guard and the +1 on its version's counter, atomically.
 
         ``ConditionFailed`` reasons are ordered: subscription, duplicate guard, version.
@@ -279,10 +294,13 @@ class CatalogRepository(LazyClient):
                     }
                 },
                 _put(intent.to_item(), "attribute_not_exists(pk)"),
+                *extra,
             ]
         )
 
-    def commit_unsubscribe(self, subscription: SubscriptionRecord, intent: IntentRecord) -> None:
+    def commit_unsubscribe(
+        self, subscription: SubscriptionRecord, intent: IntentRecord, extra: Sequence[dict[str, Any]] = ()
+    ) -> None:
         """Delete a subscription and its guard, -1 on its version's counter, record the teardown intent."""
         operations: list[dict[str, Any]] = [
             {
@@ -301,6 +319,7 @@ class CatalogRepository(LazyClient):
                 }
             },
             _put(intent.to_item(), "attribute_not_exists(pk)"),
+            *extra,
         ]
         self.transact(operations)
 

@@ -34,6 +34,8 @@ class DeploymentPlan:
     requested_at: datetime
     build: Callable[[int], ProducerDeployment | ConsumerDeployment]
     subscription_id: str | None = None
+    #: the event type's owner at request time: it may read the deployment, whoever owns the name later
+    event_owner: str | None = None
 
 
 def submit(backend: Backend, plan: DeploymentPlan) -> DeploymentRecord:
@@ -59,6 +61,7 @@ def submit(backend: Backend, plan: DeploymentPlan) -> DeploymentRecord:
             event_type=plan.event_type,
             version=plan.version,
             subscription_id=plan.subscription_id,
+            event_owner=plan.event_owner,
             history=[StatusChange(status=DeploymentStatus.PENDING, at=now)],
         )
         try:
@@ -86,14 +89,20 @@ class DeploymentService:
         record = self.backend.catalog.get_deployment(deployment_id)
         if record is None:
             raise not_found(f"deployment {deployment_id} not found")
-        if record.requested_by != team:
-            event = self.backend.catalog.get_event(record.event_type)
-            if event is None or event.owner != team:
-                raise forbidden(f"deployment {deployment_id} belongs to team {record.requested_by}")
+        if record.requested_by != team and not self._owned_event_then(team, record):
+            raise forbidden(f"deployment {deployment_id} belongs to team {record.requested_by}")
         return record
 
+    def _owned_event_then(self, team: str, record: DeploymentRecord) -> bool:
+        """Whether ``team`` owned the event type when the deployment was requested (not merely its name today)."""
+        if record.event_owner is not None:
+            return record.event_owner == team
+        # recorded before deployments kept the owner: today's owner counts only if its event type existed then
+        event = self.backend.catalog.get_event(record.event_type)
+        return event is not None and event.owner == team and event.created_at <= record.requested_at
+
     def get(self, team: str, deployment_id: str) -> DeploymentRecord:
-        """The record; readable by the requesting team and by the event's owner."""
+        """The record; readable by the requesting team and by the team owning the event type when it was requested."""
         return self._readable(team, deployment_id)
 
     def terraform(self, team: str, deployment_id: str) -> object:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from broker_contract.capacity import version_demand
 from broker_contract.catalog import BY_APPLICATION, BY_LISTING, BY_TEAM, Index
 from broker_contract.names import detail_type, producer_endpoint_path
 from broker_contract.schemas import draft04_problems, envelope_schema
@@ -29,9 +30,11 @@ from chalicelib.records import (
     application_partition,
     team_partition,
 )
+from chalicelib.services.applications import ApplicationOwnership
 from chalicelib.services.backend import Backend
 from chalicelib.services.compat import compare
 from chalicelib.services.pagination import decode_cursor, encode_cursor
+from chalicelib.services.quotas import QuotaGuard
 from chalicelib.services.subscriptions import SubscriptionService
 from chalicelib.services.workflows import Workflows, run_intent
 
@@ -63,10 +66,20 @@ def endpoint_path(event: EventRecord, version: int) -> str | None:
 class EventService:
     """Event-type use cases; ``team`` is the authenticated caller."""
 
-    def __init__(self, backend: Backend, workflows: Workflows, subscriptions: SubscriptionService) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        workflows: Workflows,
+        subscriptions: SubscriptionService,
+        *,
+        applications: ApplicationOwnership,
+        quotas: QuotaGuard,
+    ) -> None:
         self.backend = backend
         self.workflows = workflows
         self.subscriptions = subscriptions
+        self.applications = applications
+        self.quotas = quotas
 
     def _names_fit(self, event_type: str, version: int) -> None:
         try:
@@ -130,9 +143,15 @@ class EventService:
             created_by=team,
             deployment_id=intent.deployment_ids["1"],
         )
+        claim = self.applications.claim(team, request.application, now)
+        demand = version_demand(event.connection_type, 1, new_event_type=True)
+        counters = self.quotas.reserve(demand)
         try:
-            catalog.commit_new_event(event, version, intent)
-        except ConditionFailed:
+            catalog.commit_new_event(event, version, intent, [*claim, *counters])
+        except ConditionFailed as failure:
+            if claim:
+                self.applications.race(failure, 3, request.application)
+            self.quotas.race(failure, 3 + len(claim), demand)
             raise conflict(f"event type {request.event_type!r} exists already; change it with PUT") from None
         run_intent(self.workflows, intent, f"event type {request.event_type!r} v1")
         return EventChange(
@@ -245,6 +264,7 @@ class EventService:
             )
         number = event.latest_version + 1
         self._names_fit(event_type, number)
+        self.quotas.check_versions(event_type, event.latest_version)
         report = compare(previous.data_schema, request.data) if previous is not None else None
         intent = self._new_intent("provision_version", team, event_type, [number])
         version = VersionRecord(
@@ -266,9 +286,12 @@ class EventService:
                 "updated_at": now,
             }
         )
+        demand = version_demand(event.connection_type, 1)
+        counters = self.quotas.reserve(demand)
         try:
-            catalog.commit_new_version(changed, event.revision, version, intent)
-        except ConditionFailed:
+            catalog.commit_new_version(changed, event.revision, version, intent, counters)
+        except ConditionFailed as failure:
+            self.quotas.race(failure, 3, demand)
             raise lost from None
         run_intent(self.workflows, intent, f"event type {event_type!r} v{number}")
         return EventChange(
@@ -330,7 +353,13 @@ class EventService:
             )
             event_change = (changed, event.revision)
         try:
-            catalog.commit_retire(intent, targets, event_change, None if version is not None else event.revision)
+            catalog.commit_retire(
+                intent,
+                targets,
+                event_change,
+                None if version is not None else event.revision,
+                self.quotas.release(version_demand(event.connection_type, len(targets))),
+            )
         except ConditionFailed:
             raise conflict(
                 f"{what} changed concurrently (new version or subscription); read it again and retry"

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from broker_contract.arns import delivery_problems
+from broker_contract.capacity import subscription_demand
 from broker_contract.catalog import BY_TEAM
 from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, EventVersionRef
 from broker_contract.schemas import data_field_paths
@@ -16,6 +17,8 @@ from chalicelib.models import Subscription, SubscriptionCreateRequest, Subscript
 from chalicelib.records import IntentRecord, SubscriptionRecord, dedupe_id, team_partition
 from chalicelib.services.backend import Backend
 from chalicelib.services.pagination import decode_cursor, encode_cursor
+from chalicelib.services.quotas import QuotaGuard
+from chalicelib.services.targets import TargetPolicy
 from chalicelib.services.workflows import CONSUMER_ADAPTER, Workflows, run_intent
 
 _CONDITION_FAILED = "ConditionalCheckFailed"
@@ -48,9 +51,11 @@ def to_api(record: SubscriptionRecord) -> Subscription:
 class SubscriptionService:
     """Subscription use cases; ``team`` is the authenticated caller."""
 
-    def __init__(self, backend: Backend, workflows: Workflows) -> None:
+    def __init__(self, backend: Backend, workflows: Workflows, *, targets: TargetPolicy, quotas: QuotaGuard) -> None:
         self.backend = backend
         self.workflows = workflows
+        self.targets = targets
+        self.quotas = quotas
 
     def create(self, team: str, request: SubscriptionCreateRequest) -> Subscription:
         catalog = self.backend.catalog
@@ -83,6 +88,7 @@ class SubscriptionService:
             raise bad_request(
                 f"invalid {request.connection_type.value} target: " + "; ".join(p.rule for p in problems), *problems
             ) from None
+        self.targets.check(team, consumer)
         if request.content_filter is not None:
             problems = filter_problems(request.content_filter, data_field_paths(version.data_schema))
             if problems:
@@ -153,10 +159,14 @@ class SubscriptionService:
                 "; ".join(undeliverable),
                 *(FieldProblem("connection_string", problem.split(": ", 1)[1]) for problem in undeliverable),
             )
+        self.quotas.check_pattern(deployment)
+        demand = subscription_demand(record.connection_type)
+        counters = self.quotas.reserve(demand)
         intent = intent.model_copy(update={"subscriptions": [record]})
         try:
-            catalog.commit_subscription(record, intent)
+            catalog.commit_subscription(record, intent, counters)
         except ConditionFailed as failure:
+            self.quotas.race(failure, 4, demand)
             reasons = failure.reasons + [None] * 4
             if reasons[1] == _CONDITION_FAILED:
                 raise conflict("the same subscription exists already") from None
@@ -225,7 +235,7 @@ class SubscriptionService:
             requested_at=self.backend.clock(),
         )
         try:
-            catalog.commit_unsubscribe(record, intent)
+            catalog.commit_unsubscribe(record, intent, self.quotas.release(subscription_demand(record.connection_type)))
         except ConditionFailed:
             raise conflict(f"subscription {record.subscription_id} changed concurrently; retry") from None
         run_intent(self.workflows, intent, f"removal of subscription {record.subscription_id}")

@@ -144,6 +144,7 @@ class Workflows:
             requested_by=intent.requested_by,
             requested_at=intent.requested_at,
             build=build,
+            event_owner=event.owner,
         )
 
     def _provision(self, intent: IntentRecord) -> list[DeploymentRecord]:
@@ -237,6 +238,7 @@ class Workflows:
             requested_at=intent.requested_at,
             build=build,
             subscription_id=subscription.subscription_id,
+            event_owner=event.owner,
         )
 
     def _subscribe(self, intent: IntentRecord) -> list[DeploymentRecord]:

@@ -24,6 +24,7 @@ from chalicelib.services.backend import Backend
 from chalicelib.settings import PortalSettings, RegistryMode
 from moto import mock_aws
 
+from broker_contract.teams import TeamDirectory, TeamPolicy
 from tests.support.portal_wiring import create_buckets, create_catalog_table, runtime_config
 
 TOKENS = {"tok-shop": "shop-team", "tok-billing": "billing-team", "tok-other": "other-team"}
@@ -41,6 +42,16 @@ ORDER_DATA: dict[str, Any] = {
         "customer": {"type": "object", "properties": {"country": {"type": "string"}}},
     },
 }
+#: every test team may target its own account 111122223333 (and hosts under example.com); see test_targets.py
+#: for what a declaration refuses
+TEST_TARGETS = TeamPolicy(
+    accounts=("111122223333",),
+    lambda_functions=("*",),
+    sqs_queues=("*",),
+    secrets=("*",),
+    https_hosts=("*.example.com",),
+)
+TEAMS = TeamDirectory(teams={team: TEST_TARGETS for team in ("shop-team", "billing-team", "other-team")})
 LAMBDA_ARN = "arn:aws:lambda:eu-west-1:111122223333:function:bill-order"
 SQS_ARN = "arn:aws:sqs:eu-west-1:111122223333:warehouse-orders"
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:crm-api-key-AbCdEf"
@@ -69,7 +80,7 @@ def backend(aws: None) -> Backend:
 
 @pytest.fixture
 def services(backend: Backend) -> Iterator[container.Services]:
-    settings = PortalSettings(tokens=TOKENS, registry_mode=RegistryMode.LOCAL)
+    settings = PortalSettings(tokens=TOKENS, registry_mode=RegistryMode.LOCAL, teams=TEAMS)
     built = container.Services.over(backend, settings)
     container.install(built)
     yield built
@@ -96,7 +107,7 @@ def bare_client() -> Iterator[Client]:
         storage=ObjectStorage(no_aws),
         registry=LocalSchemaRegistry(),
     )
-    container.install(container.Services.over(backend, PortalSettings(tokens=TOKENS)))
+    container.install(container.Services.over(backend, PortalSettings(tokens=TOKENS, teams=TEAMS)))
     with Client(app) as test_client:
         yield test_client
     container.reset()

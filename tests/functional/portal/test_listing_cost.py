@@ -15,7 +15,7 @@ from chalicelib.services.backend import Backend
 from chalicelib.settings import PortalSettings, RegistryMode
 
 from broker_contract.catalog import BY_APPLICATION, BY_LISTING, BY_TEAM, Index
-from tests.functional.portal.conftest import BILLING, SHOP, TOKENS, create_event, subscribe
+from tests.functional.portal.conftest import BILLING, SHOP, TEAMS, TOKENS, create_event, subscribe
 
 pytestmark = pytest.mark.usefixtures("no_unhandled")
 
@@ -41,7 +41,9 @@ class RecordingClient:
 def recorder(backend: Backend) -> Iterator[RecordingClient]:
     recording = RecordingClient(backend.catalog.client)
     watched = dataclasses.replace(backend, catalog=CatalogRepository(backend.catalog.table_name, lambda: recording))
-    container.install(container.Services.over(watched, PortalSettings(tokens=TOKENS, registry_mode=RegistryMode.LOCAL)))
+    container.install(
+        container.Services.over(watched, PortalSettings(tokens=TOKENS, registry_mode=RegistryMode.LOCAL, teams=TEAMS))
+    )
     yield recording
     container.reset()
 

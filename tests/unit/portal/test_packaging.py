@@ -39,7 +39,7 @@ def test_manage_command_runs_from_the_portal_directory() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert "{reconcile,rebuild-registry}" in result.stdout
+    assert "{reconcile,rebuild-registry,recount-quotas}" in result.stdout
 
 
 def test_the_lambda_bundle_carries_no_test_wiring() -> None:

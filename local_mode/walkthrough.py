@@ -62,10 +62,10 @@ EVENTS: list[dict[str, Any]] = [
 ORDERS_QUEUE = "billing-orders"
 STOCK_QUEUE = "billing-stock"
 INVOICER = "billing-invoicer"
-WEBHOOK_SECRET = "billing-stock-hook-key"  # noqa: S105  (a secret name, not a value)
+WEBHOOK_SECRET = "billing/stock-hook-key"  # noqa: S105  (a secret name, not a value)
 
 
-def subscriptions(region: str) -> list[dict[str, Any]]:
+def subscriptions(region: str, secret_arn: str) -> list[dict[str, Any]]:
     """billing-team's subscriptions: a Lambda (EUR orders only), two queues, an HTTPS endpoint with an API key."""
     return [
         {
@@ -96,10 +96,7 @@ def subscriptions(region: str) -> list[dict[str, Any]]:
             "target_unit": "billing",
             "connection_type": "HTTPS",
             "connection_string": "https://billing.example.com/hooks/stock",
-            "auth": {
-                "type": "API_KEY",
-                "secret_arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{WEBHOOK_SECRET}",
-            },
+            "auth": {"type": "API_KEY", "secret_arn": secret_arn},
         },
     ]
 
@@ -117,8 +114,8 @@ INVALID_ORDER = envelope("webshop", {"order_id": "o-3", "amount": -1})
 STOCK = envelope("warehouse", {"sku": "sku-7", "quantity": 3})
 
 
-def create_team_targets(aws: AwsClients, environment: str, say: Say) -> None:
-    """What billing-team owns before subscribing: queues, a function, a secret (tagged for the broker)."""
+def create_team_targets(aws: AwsClients, environment: str, say: Say) -> str:
+    """What billing-team owns before subscribing: queues, a function, a secret (tagged); the secret's ARN."""
     tags = {"event-broker": environment}
     sqs = aws.client("sqs")
     for queue in (ORDERS_QUEUE, STOCK_QUEUE):
@@ -139,10 +136,11 @@ def create_team_targets(aws: AwsClients, environment: str, say: Say) -> None:
         Code={"ZipFile": _handler_zip()},
         Tags=tags,
     )
-    aws.client("secretsmanager").create_secret(
+    secret = aws.client("secretsmanager").create_secret(
         Name=WEBHOOK_SECRET, SecretString="demo-webhook-api-key", Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
     )
     say(f"   queues {ORDERS_QUEUE}, {STOCK_QUEUE}; function {INVOICER}; secret {WEBHOOK_SECRET} (tagged event-broker)")
+    return str(secret["ARN"])
 
 
 def _handler_zip() -> bytes:
@@ -224,7 +222,7 @@ def run(portal_url: str, aws: AwsClients, environment: str, say: Say = print, ti
     owners: dict[str, PortalClient] = {}
 
     say("1. billing-team creates what it owns in the embedded AWS")
-    create_team_targets(aws, environment, say)
+    secret_arn = create_team_targets(aws, environment, say)
 
     say("2. shop-team registers two events")
     for event in EVENTS:
@@ -235,7 +233,7 @@ def run(portal_url: str, aws: AwsClients, environment: str, say: Say = print, ti
         say(f"   {event['connection_type']:5} {label}: deployment {body['deployment_id']}")
 
     say("3. billing-team subscribes a Lambda, two queues and an HTTPS endpoint")
-    for request in subscriptions(aws.region):
+    for request in subscriptions(aws.region, secret_arn):
         body = billing.call("POST", "/subscriptions", request)
         target = request["connection_string"].rsplit(":", 1)[-1].rsplit("/", 1)[-1]
         label = f"{request['connection_type'].lower()} {target}<-{request['event_type']}"

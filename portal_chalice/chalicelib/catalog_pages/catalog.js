@@ -664,8 +664,8 @@ async function eventPage(main, params, eventType) {
   };
   main.append(section("diff-title", "Compare versions",
     h("form", { class: "filters", onsubmit: (e) => { e.preventDefault(); showDiff(); } },
-      h("div", {}, h("label", { for: "diff-from" }, "From"), fromSelect),
-      h("div", {}, h("label", { for: "diff-to" }, "To"), toSelect),
+      h("div", {}, h("label", { for: "diff-from" }, "From version"), fromSelect),
+      h("div", {}, h("label", { for: "diff-to" }, "To version"), toSelect),
       h("div", {}, h("button", { type: "submit" }, "Compare"))),
     diffBox));
 

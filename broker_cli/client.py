@@ -177,6 +177,25 @@ class PortalClient:
         """``PATCH /subscriptions/{id}`` (issue 10)."""
         return dict(self.call("PATCH", _path("subscriptions", subscription_id), body=body))
 
+    def replay(self, subscription_id: str, start: str, end: str) -> JSON:
+        """``POST /subscriptions/{id}/replays`` (issue 10): archived events of a time window, again."""
+        return dict(
+            self.call("POST", _path("subscriptions", subscription_id, "replays"), body={"start": start, "end": end})
+        )
+
+    def replay_state(self, subscription_id: str, replay_name: str) -> JSON:
+        """``GET /subscriptions/{id}/replays/{name}`` (issue 10)."""
+        return dict(self.call("GET", _path("subscriptions", subscription_id, "replays", replay_name)))
+
+    def dead_letters(self, subscription_id: str, sample: int | None = None) -> JSON:
+        """``GET /subscriptions/{id}/dead-letters`` (issue 10)."""
+        path = _path("subscriptions", subscription_id, "dead-letters")
+        return dict(self.call("GET", path, params={"sample": sample}))
+
+    def redrive(self, subscription_id: str) -> JSON:
+        """``POST /subscriptions/{id}/dead-letters/redrive`` (issue 10)."""
+        return dict(self.call("POST", _path("subscriptions", subscription_id, "dead-letters", "redrive")))
+
     def delete_subscription(self, subscription_id: str) -> JSON:
         return dict(self.call("DELETE", _path("subscriptions", subscription_id)))
 

@@ -727,6 +727,55 @@ def subscriptions_delete(ctx: typer.Context, subscription_id: str, as_json: Json
     out.print(f"subscription {subscription_id} deleted; teardown deployment {answer.get('deployment_id')}")
 
 
+@subscriptions_app.command("replay")
+@handles_errors
+def subscriptions_replay(
+    ctx: typer.Context,
+    *,
+    subscription_id: str,
+    start: Annotated[str | None, typer.Option(help="ISO 8601 start of the window (e.g. 2026-01-01T00:00:00Z)")] = None,
+    end: Annotated[str | None, typer.Option(help="ISO 8601 end of the window")] = None,
+    status_of: Annotated[str | None, typer.Option("--status", help="show the state of this replay instead")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Deliver the archived events of a time window to this subscription again (or show a replay's state)."""
+    with portal(ctx) as client:
+        if status_of is not None:
+            answer = client.replay_state(subscription_id, status_of)
+        elif start is None or end is None:
+            raise LocalError("give --start and --end (or --status REPLAY_NAME)")
+        else:
+            answer = client.replay(subscription_id, start, end)
+    if as_json:
+        emit_json(answer)
+        return
+    out.print(f"replay {answer.get('replay_name')}: {answer.get('state')}", markup=False)
+
+
+@subscriptions_app.command("dead-letters")
+@handles_errors
+def subscriptions_dead_letters(
+    ctx: typer.Context,
+    *,
+    subscription_id: str,
+    sample: Annotated[int | None, typer.Option(help="how many messages to show")] = None,
+    redrive: Annotated[bool, typer.Option("--redrive", help="move them back for delivery")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """The events that could not be delivered to this subscription; --redrive sends them again."""
+    with portal(ctx) as client:
+        answer = client.redrive(subscription_id) if redrive else client.dead_letters(subscription_id, sample)
+    if as_json:
+        emit_json(answer)
+        return
+    if redrive:
+        out.print(f"moved {answer.get('moved')} message(s) back for delivery")
+        return
+    out.print(f"{answer.get('count')} message(s) in {answer.get('queue_url')}", markup=False)
+    for message in answer.get("sample") or []:
+        out.print(json.dumps(message), markup=False)
+
+
 # --- deployments ----------------------------------------------------------------------------------
 
 

@@ -354,3 +354,34 @@ def test_the_installed_console_script_uses_environment_credentials(seeded: Seede
     )
     assert denied.returncode == cli.Exit.DENIED
     assert "owned by team shop-team" in denied.stderr
+
+
+def test_replays_and_dead_letters_through_the_contract_routes(run: Callable[..., Result], seeded: Seeded) -> None:
+    subscription_id = seeded.subscription_ids[0]
+    fake = ContractFake(
+        {
+            ("POST", r"/subscriptions/[\w-]+/replays"): json_answer({"replay_name": "r-1", "state": "STARTING"}),
+            ("GET", r"/subscriptions/[\w-]+/replays/r-1"): json_answer({"replay_name": "r-1", "state": "COMPLETED"}),
+            ("GET", r"/subscriptions/[\w-]+/dead-letters"): json_answer(
+                {"queue_url": "http://sqs.local/dlq", "count": 2, "sample": [{"order_id": "o-1"}]}
+            ),
+            ("POST", r"/subscriptions/[\w-]+/dead-letters/redrive"): json_answer({"moved": 2}),
+        }
+    )
+    billing = ("--profile", "billing", "subscriptions")
+    started = run(*billing, "replay", subscription_id, "--start", "2026-01-01T00:00:00Z", "--end",
+                  "2026-01-02T00:00:00Z", transport=fake)  # fmt: skip
+    assert started.exit_code == 0, started.stderr
+    assert "replay r-1: STARTING" in started.stdout
+    assert fake.seen[-1][2] == {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}
+    state = as_json(run(*billing, "replay", subscription_id, "--status", "r-1", "--json", transport=fake))
+    assert state["state"] == "COMPLETED"
+    assert run(*billing, "replay", subscription_id, transport=fake).exit_code == cli.Exit.LOCAL
+
+    letters = run(*billing, "dead-letters", subscription_id, "--sample", "5", transport=fake)
+    assert letters.exit_code == 0, letters.stderr
+    assert "2 message(s) in http://sqs.local/dlq" in letters.stdout
+    assert '{"order_id": "o-1"}' in letters.stdout
+    assert fake.seen[-1][1].endswith("dead-letters?sample=5")
+    moved = run(*billing, "dead-letters", subscription_id, "--redrive", transport=fake)
+    assert "moved 2 message(s)" in moved.stdout

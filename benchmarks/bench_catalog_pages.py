@@ -102,7 +102,7 @@ def main() -> int:
 
     figures: dict[str, float] = {}
     with sync_playwright() as playwright:
-        flags = ["--no-sandbox"] if os.geteuid() == 0 else []
+        flags = ["--disable-dev-shm-usage"] + (["--no-sandbox"] if os.geteuid() == 0 else [])
         browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=flags)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.add_init_script("sessionStorage.setItem('broker.catalog.token', 'bench')")

@@ -39,8 +39,8 @@ expect = sync_api.expect
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
-        # root (CI, containers) cannot use Chromium's sandbox
-        args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        # root (CI, containers) cannot use Chromium's sandbox; a small /dev/shm (containers) crashes its renderer
+        args = ["--disable-dev-shm-usage"] + (["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])
         launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
         yield launched
         launched.close()
@@ -279,3 +279,40 @@ def test_deployment_page_shows_history_and_terraform(page: Any, seeded: Seeded, 
 
     page.goto(f"{seeded.url}/catalog#/deployments/dep-0000000000000000")
     expect(page.get_by_role("alert")).to_contain_text("deployment dep-0000000000000000 not found")
+
+
+def test_a_failed_deployment_shows_its_error(page: Any, seeded: Seeded, shots: Path) -> None:
+    failed = {
+        "deployment_id": "dep-00000000000000ff",
+        "kind": "consumer",
+        "component_id": "consumer-sub-0000000000000001",
+        "action": "deploy",
+        "sequence": 1,
+        "status": "failed",
+        "requested_by": "shop-team",
+        "requested_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:01:00Z",
+        "file_bucket": "b",
+        "file_key": "k",
+        "event_type": "order_placed",
+        "version": 2,
+        "subscription_id": "sub-0000000000000001",
+        "error": "terraform apply failed: AccessDenied on sqs:SetQueueAttributes",
+        "history": [
+            {"status": "pending", "at": "2026-01-01T00:00:00Z"},
+            {"status": "synthesized", "at": "2026-01-01T00:00:10Z"},
+            {"status": "applying", "at": "2026-01-01T00:00:20Z"},
+            {"status": "failed", "at": "2026-01-01T00:01:00Z", "detail": "apply exited 1"},
+        ],
+    }
+    page.route(
+        "**/deployments/dep-00000000000000ff",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(failed)),
+    )
+    sign_in(page, seeded, where="#/deployments/dep-00000000000000ff")
+    expect(page.locator("#deployment")).to_contain_text("Status failed")
+    expect(page.locator("#deployment")).not_to_contain_text("refreshing")
+    expect(page.locator("section[aria-labelledby=error-title] pre")).to_have_text(failed["error"])
+    expect(page.locator("ol.history li")).to_have_count(4)
+    expect(page.locator("ol.history li").last).to_contain_text("apply exited 1")
+    page.screenshot(path=shots / "deployment-failed.png", full_page=True)

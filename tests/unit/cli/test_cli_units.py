@@ -148,3 +148,42 @@ def test_json_output_is_the_portals_answer_as_sent(tmp_path: Path, monkeypatch: 
     )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == answer
+
+
+def test_watch_exits_1_when_the_deployment_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BROKER_CONFIG", str(tmp_path / "none.json"))
+    monkeypatch.setenv("BROKER_PORTAL_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("BROKER_TOKEN", "t")
+    statuses = iter(["pending", "applying", "failed"])
+
+    def record(request: httpx.Request) -> httpx.Response:
+        status = next(statuses)
+        return httpx.Response(
+            200,
+            json={
+                "deployment_id": "dep-0123456789abcdef",
+                "kind": "producer",
+                "component_id": "c",
+                "action": "deploy",
+                "sequence": 1,
+                "status": status,
+                "requested_by": "shop-team",
+                "requested_at": "2026-01-01T00:00:00Z",
+                "updated_at": "2026-01-01T00:00:00Z",
+                "file_bucket": "b",
+                "file_key": "k",
+                "event_type": "e",
+                "version": 1,
+                "error": "apply failed: AccessDenied" if status == "failed" else None,
+                "history": [{"status": status, "at": "2026-01-01T00:00:00Z"}],
+            },
+        )
+
+    result = CliRunner().invoke(
+        cli.app,
+        ["deployments", "watch", "dep-0123456789abcdef", "--interval", "0"],
+        obj={"transport": httpx.MockTransport(record)},
+    )
+    assert result.exit_code == cli.Exit.NEGATIVE
+    assert "error: apply failed: AccessDenied" in result.stderr
+    assert "failed" in result.stdout

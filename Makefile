@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install lint typecheck unit test demo synth contract package-portal bench clean
+.PHONY: install lint typecheck unit test demo synth contract package-portal bench clean browser
 
 $(STAMP): pyproject.toml requirements.lock
 	@scripts/check_prerequisites.sh $(PYTHON)
@@ -30,7 +30,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install lint typecheck
+# Debian's chromium for the catalog browser tests (root + apt only; they skip with a reason otherwise)
+browser:
+	@scripts/install_chromium.sh
+
+test: install lint typecheck browser
 	$(BIN)/python -m broker_contract --check
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 

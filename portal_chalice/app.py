@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice.app import Chalice
 from chalicelib.auth import auth_blueprint
 from chalicelib.middleware import unhandled_errors
+from chalicelib.routes.catalog import catalog_blueprint
 from chalicelib.routes.deployments import deployments_blueprint
 from chalicelib.routes.events import events_blueprint
 from chalicelib.routes.meta import meta_blueprint
@@ -19,3 +20,4 @@ app.register_blueprint(subscriptions_blueprint)
 app.register_blueprint(deployments_blueprint)
 app.register_blueprint(producers_blueprint)
 app.register_blueprint(meta_blueprint)
+app.register_blueprint(catalog_blueprint)

@@ -1,0 +1,1 @@
+"""``broker``: the event broker's command line for product teams, a client of the portal's REST API."""

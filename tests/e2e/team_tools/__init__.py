@@ -1,0 +1,1 @@
+"""The catalog pages and the ``broker`` command line against the local broker."""

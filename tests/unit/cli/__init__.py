@@ -1,0 +1,1 @@
+"""Unit tests of the broker command line (no network)."""

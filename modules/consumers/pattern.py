@@ -72,3 +72,14 @@ def queue_policy(queue_arn: str, source_rule_arn: str, sid: str) -> dict[str, An
 def policy_sid(name: str) -> str:
     """A statement id derived from a resource name (Sids allow only letters and digits)."""
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-") if part.isalnum())
+
+
+def role_send_message_statement(queue_arn: str, role_arn: str, sid: str) -> dict[str, Any]:
+    """Queue-policy statement letting one subscription's execution role (another account's bus) send to the queue."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": role_arn},
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn,
+    }

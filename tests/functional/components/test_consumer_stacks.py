@@ -295,17 +295,14 @@ def test_managed_queue_gets_one_statement_per_subscription_added_and_removed_by_
 ) -> None:
     deployment, _ = consumer(synthesized, "consumer-sqs")
     queue_arn = "arn:aws:sqs:eu-west-1:111122223333:warehouse-orders"
+    rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/dev.custom.events.bus/dev-sub-00000000000000a2"
     statement = {
         "Sid": "DevSub00000000000000a2",
         "Effect": "Allow",
         "Principal": {"Service": "events.amazonaws.com"},
         "Action": "sqs:SendMessage",
         "Resource": queue_arn,
-        "Condition": {
-            "ArnEquals": {
-                "aws:SourceArn": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/dev.custom.events.bus/dev-sub-00000000000000a2"
-            }
-        },
+        "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
     }
     hints = post_apply_hints(deployment, RUNTIME)
     assert (hints.queue_arn, hints.queue_policy_statement) == (queue_arn, statement)

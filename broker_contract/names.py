@@ -354,6 +354,11 @@ class BrokerNames:
     def component_role_prefix(self) -> str:
         return component_role_prefix(self.environment)
 
+    @property
+    def subscription_rule_prefix(self) -> str:
+        """What every consumer rule's name starts with (``ConsumerNames.rule``: ``<env>-sub-...``)."""
+        return f"{self.environment}-sub-"
+
     def producer(self, event_type: str, version: int) -> ProducerNames:
         return ProducerNames(self.environment, event_type, version)
 

@@ -37,6 +37,7 @@ from broker_contract.names import BrokerNames
 from cdktf_stacks.backend import StateLocation, use_remote_state
 from modules.consumers.pattern import (
     EVENTS_PRINCIPAL,
+    broker_deliveries_statement,
     policy_sid,
     role_send_message_statement,
     rule_arn,
@@ -165,9 +166,10 @@ class ComponentHints:
     - ``connection_name`` + ``auth``: after apply, read the secret ``auth.secret_arn`` and update the
       connection's auth parameters with it (the stack holds placeholders only); then enable
       ``rule_to_enable`` (the stack creates it disabled, so nothing is sent with the placeholders).
-    - ``queue_policy_statement`` (with ``queue_arn``): the subscription's own statement in the policy
-      of a queue of the broker's account; the generator adds it after apply and removes it (by its
-      ``Sid``) after destroy, leaving every other statement of the queue's policy as it is.
+    - ``queue_policy_statement`` (with ``queue_arn``): the broker's one statement in the policy of a
+      queue of the broker's account, letting every subscription rule (``delivery_rule_prefix``) send.
+      The generator adds it after apply if missing, and after destroy removes it (by its ``Sid``) only
+      when no rule of the broker targets the queue any more; other statements are never touched.
     - ``check_queue_encryption``: before apply, the generator checks how this queue (broker's account)
       is encrypted: the AWS managed key fails the deployment, a CMK must grant EventBridge.
     - ``queue_policy_instructions`` / ``lambda_permission_instructions`` / ``producer_instructions``:
@@ -183,6 +185,7 @@ class ComponentHints:
     rule_to_enable: str | None = None
     queue_arn: str | None = None
     queue_policy_statement: dict[str, Any] | None = field(default=None, hash=False)
+    delivery_rule_prefix: str | None = None
     check_queue_encryption: str | None = None
     queue_policy_instructions: str | None = None
     lambda_permission_instructions: str | None = None
@@ -327,14 +330,19 @@ def post_apply_hints(deployment: ProducerDeployment | ConsumerDeployment, runtim
     consumer = deployment.consumer
     names = broker_names(runtime).consumer(deployment.subscription_id)
     if isinstance(consumer, SqsConsumer) and manages_queue_policy(consumer, runtime):
-        # on destroy too: the generator removes the subscription's statement, and only it
-        statement = send_message_statement(
-            consumer.connection_string, rule_arn(runtime.event_bus_arn, names.rule), policy_sid(names.rule)
+        # on destroy too: the generator removes the broker's statement once no subscription uses the queue
+        broker = broker_names(runtime)
+        statement = broker_deliveries_statement(
+            consumer.connection_string,
+            runtime.event_bus_arn,
+            broker.subscription_rule_prefix,
+            policy_sid(f"{broker.prefix}-deliveries"),
         )
         return ComponentHints(
             component_id=component_id,
             queue_arn=consumer.connection_string,
             queue_policy_statement=statement,
+            delivery_rule_prefix=broker.subscription_rule_prefix,
             check_queue_encryption=consumer.connection_string if deploying else None,
         )
     if not deploying:

@@ -322,6 +322,13 @@ def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str)
             "Resource": [f"arn:{PARTITION}:events:{region_account}:rule/{names.event_bus}/{env}-*"],
         },
         {
+            # before removing the broker's statement from a shared queue's policy: does a subscription still use it
+            "Sid": "FindRulesTargetingAQueue",
+            "Effect": "Allow",
+            "Action": ["events:ListRuleNamesByTarget"],
+            "Resource": [f"arn:{PARTITION}:events:{region_account}:rule/*"],
+        },
+        {
             "Sid": "ComponentConnectionsAndApiDestinations",
             "Effect": "Allow",
             "Action": [

@@ -290,26 +290,36 @@ def test_sqs_consumer_stack_never_owns_the_policy_of_the_target_queue(
     assert "aws_iam_role" not in stack["resource"]
 
 
-def test_managed_queue_gets_one_statement_per_subscription_added_and_removed_by_the_generator(
+def test_managed_queue_gets_one_broker_statement_shared_by_every_subscription(
     synthesized: dict[str, Synthesized],
 ) -> None:
     deployment, _ = consumer(synthesized, "consumer-sqs")
     queue_arn = "arn:aws:sqs:eu-west-1:111122223333:warehouse-orders"
-    rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/dev.custom.events.bus/dev-sub-00000000000000a2"
+    # every subscription rule of the broker: one statement per queue, within SQS's 20 statements and 8 KB
+    rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/dev.custom.events.bus/dev-sub-*"
     statement = {
-        "Sid": "DevSub00000000000000a2",
+        "Sid": "DevEventBrokerDeliveries",
         "Effect": "Allow",
         "Principal": {"Service": "events.amazonaws.com"},
         "Action": "sqs:SendMessage",
         "Resource": queue_arn,
-        "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+        "Condition": {"ArnLike": {"aws:SourceArn": rule_arn}},
     }
     hints = post_apply_hints(deployment, RUNTIME)
-    assert (hints.queue_arn, hints.queue_policy_statement) == (queue_arn, statement)
+    assert (hints.queue_arn, hints.queue_policy_statement, hints.delivery_rule_prefix) == (
+        queue_arn,
+        statement,
+        "dev-sub-",
+    )
     assert hints.check_queue_encryption == queue_arn
     assert hints.instructions is None
+    # another subscription on the same queue needs exactly the same statement: nothing to overwrite
+    other = synthesized["consumer-sqs-fifo"].deployment.model_copy(
+        update={"consumer": deployment.consumer, "subscription_id": "sub-00000000000000ff"}
+    )
+    assert post_apply_hints(other, RUNTIME).queue_policy_statement == statement
     destroy = post_apply_hints(deployment.model_copy(update={"action": DeploymentAction.DESTROY}), RUNTIME)
-    # the destroy removes this subscription's statement (by its Sid), and no other
+    # after a destroy the generator removes the statement only if no broker rule targets the queue any more
     assert (destroy.queue_arn, destroy.queue_policy_statement) == (queue_arn, statement)
     assert destroy.check_queue_encryption is None
 

@@ -394,6 +394,11 @@ def test_generator_role_permissions(core: Core) -> None:
             ),
             frozenset({f"arn:aws:events:{REGION_ACCOUNT}:rule/dev.custom.events.bus/dev-*"}),
         ),
+        "FindRulesTargetingAQueue": (
+            "Allow",
+            frozenset({"events:ListRuleNamesByTarget"}),
+            frozenset({f"arn:aws:events:{REGION_ACCOUNT}:rule/*"}),
+        ),
         "ComponentConnectionsAndApiDestinations": (
             "Allow",
             frozenset(

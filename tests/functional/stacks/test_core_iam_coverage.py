@@ -54,7 +54,7 @@ KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000
 PORTAL_SOURCES = [path for path in (ROOT / "portal_chalice" / "chalicelib").rglob("*.py") if path.name != "local.py"]
 PORTAL_SERVICES = ("dynamodb", "s3", "schemas")
 GENERATOR_SOURCES = sorted((ROOT / "generator").rglob("*.py"))
-GENERATOR_SERVICES = ("apigateway", "dynamodb", "events", "s3", "secretsmanager", "sqs")
+GENERATOR_SERVICES = ("apigateway", "dynamodb", "events", "kms", "s3", "secretsmanager", "sqs")
 
 CALL = re.compile(r"\.([a-z][a-z0-9_]*)\(")
 PAGINATOR = re.compile(r"get_paginator\(\s*[\"']([a-z0-9_]+)[\"']")
@@ -75,9 +75,15 @@ def _matches(statement: Statement, action: str, resource: str | None) -> bool:
 
 
 def allows(statements: list[Statement], action: str, resource: str | None = None) -> bool:
-    """Whether ``statements`` allow ``action`` (on ``resource``, when given) and no Deny matches."""
+    """Whether ``statements`` allow ``action`` (on ``resource``, when given) and no Deny matches.
+
+    Without a resource: allowed on some resource, i.e. no Deny of the action on every resource (``*``).
+    """
     allowed = any(s["Effect"] == "Allow" and _matches(s, action, resource) for s in statements)
-    return allowed and not any(s["Effect"] == "Deny" and _matches(s, action, resource) for s in statements)
+    denied = any(
+        s["Effect"] == "Deny" and _matches(s, action, resource if resource is not None else "*") for s in statements
+    )
+    return allowed and not denied
 
 
 # --- boto3 calls in source code ----------------------------------------------------------------

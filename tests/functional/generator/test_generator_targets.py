@@ -279,3 +279,33 @@ def test_a_held_queue_lock_makes_the_run_wait_then_give_up(aws: Aws, bus_and_loc
         event_bus_name=BUS,
         lock_table=RUNTIME.lock_table_name,
     )
+
+
+@pytest.mark.parametrize(
+    ("statements", "granted"),
+    [
+        ([{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "kms:*"}], True),
+        (
+            [
+                {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "kms:*"},
+                {"Effect": "Deny", "Principal": {"Service": "events.amazonaws.com"}, "Action": "kms:Decrypt"},
+            ],
+            False,
+        ),
+        ([{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*"}], False),
+        ([{"Effect": "Allow", "Principal": {"Service": "sqs.amazonaws.com"}, "Action": "kms:*"}], False),
+        # a single statement object, not a list, is valid policy JSON too
+        (
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["events.amazonaws.com"]},
+                "Action": ["kms:GenerateDataKey*", "KMS:decrypt"],
+            },
+            True,
+        ),
+    ],
+)
+def test_key_policy_reading(statements: Any, granted: bool) -> None:
+    from generator.aws_actions import key_policy_grants_events  # noqa: PLC0415
+
+    assert key_policy_grants_events({"Version": "2012-10-17", "Statement": statements}) is granted

@@ -14,7 +14,12 @@ import pytest
 
 from broker_contract.examples import examples
 from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, SqsConsumer
-from generator.aws_actions import AwsPostApplyActions, QueuePolicyBusy, TargetQueueUnusable
+from generator.aws_actions import (
+    AwsPostApplyActions,
+    QueuePolicyBusy,
+    TargetQueueUnusable,
+    key_policy_grants_events,
+)
 from generator.service import Outcome
 
 from .conftest import ACCOUNT, NAMES, REGION, RUNTIME, Aws, FakeTerraform, RecordingActions
@@ -306,6 +311,4 @@ def test_a_held_queue_lock_makes_the_run_wait_then_give_up(aws: Aws, bus_and_loc
     ],
 )
 def test_key_policy_reading(statements: Any, granted: bool) -> None:
-    from generator.aws_actions import key_policy_grants_events  # noqa: PLC0415
-
     assert key_policy_grants_events({"Version": "2012-10-17", "Statement": statements}) is granted

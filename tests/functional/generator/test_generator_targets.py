@@ -14,6 +14,7 @@ import pytest
 
 from broker_contract.examples import examples
 from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, SqsConsumer
+from cdktf_stacks.components import post_apply_hints
 from generator.aws_actions import (
     AwsPostApplyActions,
     QueuePolicyBusy,
@@ -183,8 +184,6 @@ def _policy(aws: Aws, url: str) -> list[dict[str, Any]]:
 
 def _subscribe(subscription_id: str) -> tuple[str, dict[str, Any]]:
     """What apply does for a subscription on the queue: its rule targets the queue; and the hint's statement."""
-    from cdktf_stacks.components import post_apply_hints  # noqa: PLC0415
-
     rule = NAMES.consumer(subscription_id).rule
     events = boto3.client("events", region_name=REGION)
     events.put_rule(Name=rule, EventBusName=BUS, EventPattern='{"source": ["shop"]}')

@@ -71,6 +71,7 @@ class ConsumerStack(TerraformStack):
         )
         consumer = deployment.consumer
         boundary = component_boundary_arn(runtime)
+        # a function or queue of another account is reached through a role of the bus account
         delivery_role = (
             DeliveryRoleConfig(
                 name=names.delivery_role,
@@ -126,7 +127,7 @@ class ConsumerStack(TerraformStack):
             TerraformOutput(self, "api_destination_arn", value=self.target.api_destination.arn)
             TerraformOutput(self, "connection_arn", value=self.target.connection.arn)
         self.route = self.target.route
-        if delivery_role is not None and not isinstance(self.target, HttpsConsumerTarget) and self.target.role:
+        if isinstance(self.target, LambdaConsumerTarget | SqsConsumerTarget) and self.target.role is not None:
             # the role the target's owner must grant (the deployment's instructions name it too)
             TerraformOutput(self, "delivery_role_arn", value=self.target.role.arn)
         TerraformOutput(self, "rule_arn", value=self.route.rule.arn)

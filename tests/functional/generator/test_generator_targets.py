@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from broker_contract.examples import examples
 from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, SqsConsumer
@@ -311,3 +312,33 @@ def test_a_held_queue_lock_makes_the_run_wait_then_give_up(aws: Aws, bus_and_loc
 )
 def test_key_policy_reading(statements: Any, granted: bool) -> None:
     assert key_policy_grants_events({"Version": "2012-10-17", "Statement": statements}) is granted
+
+
+class _DeniedSqs:
+    """An SQS client of a generator the queue's owner did not let in (untagged queue)."""
+
+    def get_queue_url(self, **_: Any) -> dict[str, str]:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not tagged"}}, "GetQueueUrl")
+
+
+def test_a_queue_the_broker_may_not_read_is_applied_with_what_its_owner_must_check() -> None:
+    actions = AwsPostApplyActions(lambda service: _DeniedSqs())
+    note = actions.check_queue_encryption(QUEUE_ARN)
+    assert note is not None
+    assert f"could not check how queue {QUEUE_ARN} is encrypted" in note
+    assert "alias/aws/sqs" in note
+    assert "events.amazonaws.com kms:GenerateDataKey and kms:Decrypt" in note
+
+
+def test_a_destroy_after_the_queue_is_gone_changes_nothing(actions: AwsPostApplyActions) -> None:
+    statement = post_apply_hints(same_account_sqs(), RUNTIME).queue_policy_statement
+    assert statement is not None
+    changed = actions.converge_queue_policy(
+        QUEUE_ARN,
+        statement,
+        rule_prefix="dev-sub-",
+        needed=False,
+        event_bus_name=BUS,
+        lock_table=RUNTIME.lock_table_name,
+    )
+    assert changed is False

@@ -46,6 +46,11 @@ def deployment_key(deployment_id: str) -> dict[str, str]:
     return {PARTITION_KEY: f"DEPLOYMENT#{deployment_id}", SORT_KEY: "DEPLOYMENT"}
 
 
+def queue_policy_lock_key(queue_arn: str) -> dict[str, str]:
+    """Primary key of the generator's lock on one target queue's policy (held while it rewrites the policy)."""
+    return {PARTITION_KEY: f"LOCK#queue-policy#{queue_arn}", SORT_KEY: "LOCK"}
+
+
 def component_key(component_id: str) -> dict[str, str]:
     """Primary key of a component item: ``next_sequence`` (portal) and ``handled_sequence`` (generator)."""
     return {PARTITION_KEY: f"COMPONENT#{component_id}", SORT_KEY: "COMPONENT"}

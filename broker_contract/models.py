@@ -158,7 +158,21 @@ class _DeploymentBase(StrictModel):
     requested_at: datetime
 
 
-class HttpsProducer(StrictModel):
+AccountId = Annotated[str, Field(pattern=r"^\d{12}$")]
+
+
+class _ProducerAccess(StrictModel):
+    allowed_accounts: list[AccountId] = Field(
+        default_factory=list,
+        max_length=20,
+        description=(
+            "AWS accounts whose principals may publish this event version (assume its publisher role, or send to "
+            "its queue); the broker's own account always may"
+        ),
+    )
+
+
+class HttpsProducer(_ProducerAccess):
     """Producer that POSTs events to an API Gateway endpoint validated by the envelope schema."""
 
     connection_type: Literal[ProducerConnectionType.HTTPS] = ProducerConnectionType.HTTPS
@@ -167,7 +181,7 @@ class HttpsProducer(StrictModel):
     throttle_burst: int = Field(default=100, ge=1, le=5_000)
 
 
-class SqsProducer(StrictModel):
+class SqsProducer(_ProducerAccess):
     """Producer that sends events to an SQS queue piped into the bus."""
 
     connection_type: Literal[ProducerConnectionType.SQS] = ProducerConnectionType.SQS

@@ -187,7 +187,12 @@ class ProducerNames:
 
     @property
     def pipe_role(self) -> str:
-        return fit(f"{self.environment}-pipe-{self.event_type}-v{self.version}", IAM_ROLE)
+        return component_role(self.environment, f"pipe-{self.event_type}-v{self.version}")
+
+    # issue 9: the role a producer assumes to publish this event version, and nothing else
+    @property
+    def publisher_role(self) -> str:
+        return component_role(self.environment, f"publish-{self.event_type}-v{self.version}")
 
 
 @dataclass(frozen=True)
@@ -227,7 +232,12 @@ class ConsumerNames:
 
     @property
     def target_role(self) -> str:
-        return fit(f"{self.environment}-{self.subscription_id}-target", IAM_ROLE)
+        return component_role(self.environment, f"{self.subscription_id}-target")
+
+    # issue 9: EventBridge's execution role for a function or queue in another account
+    @property
+    def delivery_role(self) -> str:
+        return component_role(self.environment, f"{self.subscription_id}-delivery")
 
     @property
     def target_id(self) -> str:
@@ -361,11 +371,40 @@ class BrokerNames:
     def generator_log_group(self) -> str:
         return fit(f"/aws/lambda/{self.generator_function}", LOG_GROUP)
 
+    # issue 9: the permissions boundary every component role is created with
+    @property
+    def component_boundary_policy(self) -> str:
+        return fit(f"{self.prefix}-component-boundary", IAM_POLICY)
+
+    @property
+    def component_role_prefix(self) -> str:
+        return component_role_prefix(self.environment)
+
+    @property
+    def subscription_rule_prefix(self) -> str:
+        """What every consumer rule's name starts with (``ConsumerNames.rule``: ``<env>-sub-...``)."""
+        return f"{self.environment}-sub-"
+
     def producer(self, event_type: str, version: int) -> ProducerNames:
         return ProducerNames(self.environment, event_type, version)
 
     def consumer(self, subscription_id: str) -> ConsumerNames:
         return ConsumerNames(self.environment, subscription_id)
+
+
+# --- component roles (issue 9): one prefix, so the generator may create these roles and no other ---------
+
+IAM_POLICY = NameRule(128, r"[\w+=,.@-]+")
+
+
+def component_role_prefix(environment: str) -> str:
+    """Every IAM role a component stack creates starts with this (``<env>-eb-``); core roles do not."""
+    return f"{environment}-eb-"
+
+
+def component_role(environment: str, purpose: str) -> str:
+    """The name of a component role: the component role prefix, then ``purpose`` (hash-shortened if long)."""
+    return fit(f"{component_role_prefix(environment)}{purpose}", IAM_ROLE)
 
 
 def deployment_file_key(component_id: str, sequence: int, deployment_id: str) -> str:

@@ -44,6 +44,7 @@ from cdktf_cdktf_provider_aws.ecr_repository import (
     EcrRepositoryImageScanningConfiguration,
 )
 from cdktf_cdktf_provider_aws.ecr_repository_policy import EcrRepositoryPolicy
+from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
@@ -70,7 +71,13 @@ from broker_contract.config import ENV_PREFIX, EnvironmentConfig, RuntimeConfig
 from cdktf_stacks.backend import StateLocation, use_remote_state
 from cdktf_stacks.bootstrap import aws_provider
 from cdktf_stacks.embedded import EmbeddedAws, point_backend_at
-from modules.core.policies import CoreArns, apigateway_events_statements, generator_statements, portal_statements
+from modules.core.policies import (
+    CoreArns,
+    apigateway_events_statements,
+    component_boundary_statements,
+    generator_statements,
+    portal_statements,
+)
 from modules.core.producer_api import ProducerApi, ProducerApiConfig
 from modules.shared.bucket import SecureBucket, SecureBucketConfig
 from modules.shared.checkov import skip_check
@@ -470,6 +477,14 @@ class BrokerStack(TerraformStack):
             generator_statements(arns, key_arn, self.producer_api.api.id),
         )
         generator_policy = self._role_policies[names.generator_role]
+        # the generator may create component roles only with this boundary attached (see policies.py)
+        self.component_boundary = IamPolicy(
+            self,
+            "component-boundary",
+            name=names.component_boundary_policy,
+            description=f"{names.prefix}: the most any role of a producer or consumer component may do",
+            policy=json.dumps(policy_document(component_boundary_statements(arns, self.producer_api.api.id))),
+        )
 
         generator_logs = CloudwatchLogGroup(
             self,

@@ -12,10 +12,11 @@ from broker_contract.models import ConsumerDeployment, HttpsConsumer, LambdaCons
 from cdktf_stacks.components import (
     StackOptions,
     broker_names,
+    component_boundary_arn,
     configure_component_stack,
-    manages_lambda_permission,
-    manages_queue_policy,
+    delivers_across_accounts,
 )
+from modules.consumers.delivery import DeliveryRoleConfig
 from modules.consumers.https import HttpsAuthSettings, HttpsConsumerConfig, HttpsConsumerTarget
 from modules.consumers.lambda_function import LambdaConsumerConfig, LambdaConsumerTarget
 from modules.consumers.pattern import consumer_event_pattern
@@ -69,6 +70,19 @@ class ConsumerStack(TerraformStack):
             ),
         )
         consumer = deployment.consumer
+        boundary = component_boundary_arn(runtime)
+        # a function or queue of another account is reached through a role of the bus account
+        delivery_role = (
+            DeliveryRoleConfig(
+                name=names.delivery_role,
+                target_arn=consumer.connection_string,
+                rule_name=names.rule,
+                account_id=runtime.account_id,
+                permissions_boundary=boundary,
+            )
+            if not isinstance(consumer, HttpsConsumer) and delivers_across_accounts(consumer, runtime)
+            else None
+        )
         if isinstance(consumer, LambdaConsumer):
             self.target = LambdaConsumerTarget(
                 self,
@@ -76,7 +90,7 @@ class ConsumerStack(TerraformStack):
                 LambdaConsumerConfig(
                     route=ConsumerRouteConfig(settings=settings, target_arn=consumer.connection_string),
                     statement_id=names.rule,
-                    manage_permission=manages_lambda_permission(consumer, runtime),
+                    delivery_role=delivery_role,
                 ),
             )
         elif isinstance(consumer, SqsConsumer):
@@ -91,8 +105,7 @@ class ConsumerStack(TerraformStack):
                         # FIFO queues need a group; one per event version keeps its order
                         sqs_message_group_id=deployment.event.detail_type if queue_arn.endswith(".fifo") else None,
                     ),
-                    queue_name=queue_arn.rsplit(":", 1)[1],
-                    manage_queue_policy=manages_queue_policy(consumer, runtime),
+                    delivery_role=delivery_role,
                 ),
             )
         else:
@@ -108,10 +121,14 @@ class ConsumerStack(TerraformStack):
                     rate_limit_per_second=consumer.rate_limit_per_second,
                     account_id=runtime.account_id,
                     auth=https_auth_settings(consumer),
+                    permissions_boundary=boundary,
                 ),
             )
             TerraformOutput(self, "api_destination_arn", value=self.target.api_destination.arn)
             TerraformOutput(self, "connection_arn", value=self.target.connection.arn)
         self.route = self.target.route
+        if isinstance(self.target, LambdaConsumerTarget | SqsConsumerTarget) and self.target.role is not None:
+            # the role the target's owner must grant (the deployment's instructions name it too)
+            TerraformOutput(self, "delivery_role_arn", value=self.target.role.arn)
         TerraformOutput(self, "rule_arn", value=self.route.rule.arn)
         TerraformOutput(self, "dead_letter_queue_url", value=self.route.dead_letter_queue.url)

@@ -7,10 +7,17 @@ from dataclasses import dataclass, field
 from cdktf import TerraformOutput, TerraformStack
 from constructs import Construct
 
+from broker_contract.arns import arn_partition
 from broker_contract.config import RuntimeConfig
 from broker_contract.models import HttpsProducer, ProducerDeployment
-from cdktf_stacks.components import StackOptions, broker_names, configure_component_stack
-from modules.producers.https import HttpsProducerConfig, HttpsProducerEndpoint
+from cdktf_stacks.components import (
+    StackOptions,
+    broker_names,
+    component_boundary_arn,
+    configure_component_stack,
+    producer_accounts,
+)
+from modules.producers.https import HttpsProducerConfig, HttpsProducerEndpoint, method_arn
 from modules.producers.sqs import SqsProducerConfig, SqsProducerPipe
 
 
@@ -37,6 +44,9 @@ class ProducerStack(TerraformStack):
         configure_component_stack(self, runtime, names.component_id, names.state_key, config.options)
         self.https = self.sqs = None
         producer = deployment.producer
+        partition = arn_partition(runtime.event_bus_arn)
+        boundary = component_boundary_arn(runtime)
+        accounts = tuple(producer_accounts(deployment, runtime))
         if isinstance(producer, HttpsProducer):
             self.https = HttpsProducerEndpoint(
                 self,
@@ -56,6 +66,18 @@ class ProducerStack(TerraformStack):
                     region=runtime.region,
                     usage_plan_name=names.usage_plan,
                     api_key_name=names.api_key,
+                    publisher_role_name=names.publisher_role,
+                    method_arn=method_arn(
+                        partition=partition,
+                        region=runtime.region,
+                        account_id=runtime.account_id,
+                        api_id=runtime.producer_api_id,
+                        stage=runtime.producer_api_stage_name,
+                        path=names.endpoint_path,
+                    ),
+                    publisher_accounts=accounts,
+                    permissions_boundary=boundary,
+                    partition=partition,
                     auth=producer.auth,
                     throttle_rate_per_second=producer.throttle_rate_per_second,
                     throttle_burst=producer.throttle_burst,
@@ -64,6 +86,8 @@ class ProducerStack(TerraformStack):
             )
             TerraformOutput(self, "endpoint_path", value=names.endpoint_path)
             TerraformOutput(self, "endpoint_url", value=f"{runtime.producer_api_url.rstrip('/')}{names.endpoint_path}")
+            # what the producer assumes (from one of its accounts) to sign its calls
+            TerraformOutput(self, "publisher_role_arn", value=self.https.publisher_role.arn)
             if self.https.api_key is not None:
                 # the key's id, not its value: the portal hands the value out to the producing team
                 TerraformOutput(self, "api_key_id", value=self.https.api_key.id)
@@ -81,6 +105,9 @@ class ProducerStack(TerraformStack):
                     source=event.application,
                     detail_type=names.detail_type,
                     account_id=runtime.account_id,
+                    sender_accounts=accounts,
+                    permissions_boundary=boundary,
+                    partition=partition,
                     description=deployment.description,
                 ),
             )

@@ -122,6 +122,21 @@ class PostApplyActions(Protocol):
 
     def sync_connection(self, connection_name: str, auth: HttpsAuthReference) -> None: ...
 
+    def enable_rule(self, rule_name: str, event_bus_name: str) -> None: ...
+
+    def check_queue_encryption(self, queue_arn: str) -> str | None: ...
+
+    def converge_queue_policy(
+        self,
+        queue_arn: str,
+        statement: dict[str, Any],
+        *,
+        rule_prefix: str,
+        needed: bool,
+        event_bus_name: str,
+        catalog_table: str,
+    ) -> bool: ...
+
 
 class InvalidDeploymentFile(ValueError):
     """The file is not a deployment this generator may process; ``deployment_id`` when readable."""
@@ -334,6 +349,9 @@ class GeneratorService:
                 self.actions.ensure_api_resource(
                     self.runtime.producer_api_id, self.runtime.producer_api_root_resource_id, hooks.parent_resource_path
                 )
+            if not destroying and hooks.check_queue_encryption:
+                note = self.actions.check_queue_encryption(hooks.check_queue_encryption)
+                instructions = "\n\n".join(text for text in (instructions, note) if text) or None
             self.runner.init(stack.directory, deadline)
             newer = self._newer_sequence(deployment)
             if newer is not None:
@@ -341,6 +359,15 @@ class GeneratorService:
             self._transition(deployment_id, running)
             self._terraform(stack, destroying, deadline)
             outputs = {} if destroying else outputs_as_strings(self.runner.output(stack.directory, deadline))
+            if (shared := hooks.shared_queue_policy) is not None:
+                self.actions.converge_queue_policy(
+                    shared.queue_arn,
+                    shared.statement,
+                    rule_prefix=shared.rule_prefix,
+                    needed=not destroying,
+                    event_bus_name=self.runtime.event_bus_name,
+                    catalog_table=self.runtime.catalog_table_name,
+                )
             if hooks.redeploy_api_stage:
                 self.actions.redeploy_stage(
                     self.runtime.producer_api_id,
@@ -349,6 +376,8 @@ class GeneratorService:
                 )
             if not destroying and hooks.connection_name and hooks.auth is not None:
                 self.actions.sync_connection(hooks.connection_name, hooks.auth)
+                if hooks.rule_to_enable:
+                    self.actions.enable_rule(hooks.rule_to_enable, self.runtime.event_bus_name)
         except Exception as error:
             logger.exception("terraform step failed", extra={"deployment_id": deployment_id})
             return self._fail(deployment_id, str(error))

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,10 @@ class ComponentHooks:
     ``connection_name``/``auth``: EventBridge connection whose real credentials are copied from the
     secret after apply, so secrets never reach the deployment file or the Terraform state.
     ``instructions``: what the consumer's owner must do for events to arrive (queue policy, invoke permission).
+    ``rule_to_enable``: after the secret is copied into the connection, enable this rule (created disabled).
+    ``shared_queue_policy``: after apply and after destroy, converge the broker's statement in a target
+    queue's policy (``generator.aws_actions.AwsPostApplyActions.converge_queue_policy``).
+    ``check_queue_encryption``: before apply, check that EventBridge can use this queue's encryption key.
     """
 
     parent_resource_path: str | None = None
@@ -56,6 +60,22 @@ class ComponentHooks:
     connection_name: str | None = None
     auth: HttpsAuthReference | None = None
     instructions: str | None = None
+    rule_to_enable: str | None = None
+    shared_queue_policy: SharedQueueStatement | None = None
+    check_queue_encryption: str | None = None
+
+
+@dataclass(frozen=True)
+class SharedQueueStatement:
+    """The broker's one statement in a target queue's policy, shared by every subscription rule on the queue.
+
+    ``rule_prefix``: names of the broker's subscription rules; the statement stays while one of them
+    targets the queue.
+    """
+
+    queue_arn: str
+    statement: dict[str, Any] = field(hash=False)
+    rule_prefix: str
 
 
 HooksFor = Callable[[AnyDeployment, RuntimeConfig], ComponentHooks]
@@ -75,12 +95,22 @@ class SynthesizedStack:
 
 def hooks_from_hints(hints: Any) -> ComponentHooks:
     """Convert the components' post-apply hints into :class:`ComponentHooks` (decoupled from their class)."""
+    queue_arn = getattr(hints, "queue_arn", None)
+    statement = getattr(hints, "queue_policy_statement", None)
+    shared = (
+        SharedQueueStatement(queue_arn, statement, getattr(hints, "delivery_rule_prefix", None) or "")
+        if queue_arn and statement is not None
+        else None
+    )
     return ComponentHooks(
         parent_resource_path=getattr(hints, "parent_resource_path", None),
         redeploy_api_stage=bool(getattr(hints, "redeploy_api_stage", False)),
         connection_name=getattr(hints, "connection_name", None),
         auth=getattr(hints, "auth", None),
         instructions=getattr(hints, "instructions", None) or getattr(hints, "queue_policy_instructions", None),
+        rule_to_enable=getattr(hints, "rule_to_enable", None),
+        shared_queue_policy=shared,
+        check_queue_encryption=getattr(hints, "check_queue_encryption", None),
     )
 
 

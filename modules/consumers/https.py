@@ -2,7 +2,8 @@
 
 Secrets never enter the synthesized file or the Terraform state: the connection is created with
 fixed placeholder credentials and Terraform ignores its ``auth_parameters`` afterwards; the
-generator copies the real values from Secrets Manager into the connection after apply.
+generator copies the real values from Secrets Manager into the connection after apply, and only
+then enables the rule, which the stack creates disabled.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class HttpsConsumerConfig:
     rate_limit_per_second: int
     account_id: str
     auth: HttpsAuthSettings = field(default_factory=HttpsAuthSettings)
+    permissions_boundary: str | None = None
 
 
 def connection_auth(auth: HttpsAuthSettings) -> tuple[str, CloudwatchEventConnectionAuthParameters]:
@@ -154,10 +156,18 @@ class HttpsConsumerTarget(Construct):
                     }
                 ],
                 source_account=config.account_id,
+                permissions_boundary=config.permissions_boundary,
             ),
         )
+        # with a secret, the connection holds placeholders until the generator copies the real credential in:
+        # the rule starts disabled so nothing is sent with them, and the generator enables it after the copy
         self.route = ConsumerRoute(
             self,
             "route",
-            ConsumerRouteConfig(settings=config.route, target_arn=self.api_destination.arn, role_arn=self.role.arn),
+            ConsumerRouteConfig(
+                settings=config.route,
+                target_arn=self.api_destination.arn,
+                role_arn=self.role.arn,
+                start_disabled=has_secret,
+            ),
         )

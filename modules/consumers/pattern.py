@@ -50,3 +50,30 @@ def queue_policy(queue_arn: str, source_rule_arn: str, sid: str) -> dict[str, An
 def policy_sid(name: str) -> str:
     """A statement id derived from a resource name (Sids allow only letters and digits)."""
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-") if part.isalnum())
+
+
+def broker_deliveries_statement(queue_arn: str, event_bus_arn: str, rule_prefix: str, sid: str) -> dict[str, Any]:
+    """The one queue-policy statement letting every subscription rule of the broker (``<rule_prefix>*``) send.
+
+    One statement per queue, whatever the number of subscriptions on it: SQS allows 20 statements and
+    8 KB per policy, so a statement per subscription would cap a queue at a handful of subscriptions.
+    """
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": EVENTS_PRINCIPAL},
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn,
+        "Condition": {"ArnLike": {"aws:SourceArn": rule_arn(event_bus_arn, f"{rule_prefix}*")}},
+    }
+
+
+def role_send_message_statement(queue_arn: str, role_arn: str, sid: str) -> dict[str, Any]:
+    """Queue-policy statement letting one subscription's execution role (another account's bus) send to the queue."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": role_arn},
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn,
+    }

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import (
     CloudwatchEventTarget,
@@ -21,6 +22,8 @@ from modules.consumers.pattern import event_pattern_json, policy_sid, queue_poli
 from modules.shared.terraform import terraform_literal
 
 DEAD_LETTER_RETENTION_SECONDS = 1_209_600  # 14 days, the SQS maximum: time to look at what failed
+#: the generator enables a rule created disabled; Terraform must not turn it off again on the next apply
+RULE_STATE_SET_BY_GENERATOR = ["state", "is_enabled"]
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,18 @@ class RouteSettings:
 class ConsumerRouteConfig:
     """The rule, its single target and the target's dead-letter queue.
 
-    ``role_arn`` is needed only by targets EventBridge reaches through a role (API destinations).
-    ``sqs_message_group_id`` is required when the target is a FIFO queue.
+    ``role_arn`` is needed only by targets EventBridge reaches through a role (API destinations,
+    functions and queues of other accounts). ``sqs_message_group_id`` is required when the target is
+    a FIFO queue. ``start_disabled`` creates the rule ``DISABLED`` for the generator to enable once
+    the target can really receive (an HTTPS connection holding its real credential); Terraform then
+    ignores the rule's state, so a later apply never disables it again.
     """
 
     settings: RouteSettings
     target_arn: str
     role_arn: str | None = None
     sqs_message_group_id: str | None = None
+    start_disabled: bool = False
 
 
 class ConsumerRoute(Construct):
@@ -70,7 +77,10 @@ class ConsumerRoute(Construct):
             event_bus_name=settings.event_bus_name,
             # a content filter is user text: Terraform must not read it as a template
             event_pattern=terraform_literal(event_pattern_json(settings.event_pattern)),
-            state="ENABLED",
+            state="DISABLED" if config.start_disabled else "ENABLED",
+            lifecycle=TerraformResourceLifecycle(ignore_changes=RULE_STATE_SET_BY_GENERATOR)
+            if config.start_disabled
+            else None,
         )
         # SSE-SQS, not the AWS managed KMS key: EventBridge cannot use aws/sqs to send to a DLQ
         self.dead_letter_queue = SqsQueue(

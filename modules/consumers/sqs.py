@@ -1,53 +1,43 @@
-"""SQS consumer: the rule sends to the subscriber's queue."""
+"""SQS consumer: the rule sends to the subscriber's queue.
+
+The queue's access policy is not part of the stack: ``aws_sqs_queue_policy`` replaces a queue's whole
+policy, so two subscriptions on one queue would overwrite each other and destroying one would remove
+the permission of all. The generator adds (and on destroy removes) one statement per subscription,
+keyed by its Sid, with a locked read-modify-write (``generator.aws_actions``); see docs/components.md.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from cdktf_cdktf_provider_aws.data_aws_sqs_queue import DataAwsSqsQueue
-from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
-from modules.consumers.pattern import policy_sid, queue_policy
+from modules.consumers.delivery import DeliveryRoleConfig, delivery_role
 from modules.consumers.route import ConsumerRoute, ConsumerRouteConfig
 
 
 @dataclass(frozen=True)
 class SqsConsumerConfig:
-    """The route to the queue, and whether this stack owns the queue's policy.
-
-    ``aws_sqs_queue_policy`` replaces the queue's whole policy, so ``manage_queue_policy`` is only
-    for queues dedicated to broker deliveries in the broker's account and region; otherwise the
-    queue owner adds the statement (see ``components.post_apply_hints``).
-    """
+    """The route to the queue; ``delivery_role`` when the queue is in another account."""
 
     route: ConsumerRouteConfig
-    queue_name: str
-    manage_queue_policy: bool = True
+    delivery_role: DeliveryRoleConfig | None = None
 
 
 class SqsConsumerTarget(Construct):
-    """Rule -> queue, with (optionally) the queue policy letting only this rule send."""
+    """Rule -> queue, through an execution role of the bus account when the queue is another account's."""
 
     route: ConsumerRoute
-    queue: DataAwsSqsQueue | None
-    queue_policy: SqsQueuePolicy | None
+    role: IamRole | None
+    role_policy: IamRolePolicy | None
 
     def __init__(self, scope: Construct, construct_id: str, config: SqsConsumerConfig) -> None:
         super().__init__(scope, construct_id)
-        self.route = ConsumerRoute(self, "route", config.route)
-        self.queue = self.queue_policy = None
-        if config.manage_queue_policy:
-            # looked up by name: its URL depends on the endpoint (real AWS or local mode)
-            self.queue = DataAwsSqsQueue(self, "queue", name=config.queue_name)
-            self.queue_policy = SqsQueuePolicy(
-                self,
-                "queue-policy",
-                queue_url=self.queue.url,
-                policy=json.dumps(
-                    queue_policy(
-                        config.route.target_arn, self.route.rule.arn, policy_sid(config.route.settings.rule_name)
-                    )
-                ),
-            )
+        route = config.route
+        self.role = self.role_policy = None
+        if config.delivery_role is not None:
+            self.role, self.role_policy = delivery_role(self, "delivery-role", config.delivery_role)
+            route = replace(route, role_arn=self.role.arn)
+        self.route = ConsumerRoute(self, "route", route)

@@ -4,10 +4,12 @@ ARNs are derived from ``BrokerNames`` as literal strings wherever AWS's ARN form
 synthesized policies read like the documentation and tests can compare exact sets. Only the KMS
 key and the producers' API id are tokens: AWS chooses them at creation time.
 
-Component resources (rules, queues, pipes, roles ...) are scoped by the ``<env>-`` name prefix
-every ``ProducerNames``/``ConsumerNames`` name starts with. The core's own roles share that prefix
-(``<env>-event-broker-*``), so the generator is explicitly denied changing them: otherwise it could
-grant itself anything.
+Component resources (rules, queues, pipes ...) are scoped by the ``<env>-`` name prefix every
+``ProducerNames``/``ConsumerNames`` name starts with; queues by the narrower ``<env>-producer-`` and
+``<env>-sub-``. Component roles all start with ``<env>-eb-`` and the generator may create them, or
+change their inline policy, only with the broker's permissions boundary attached
+(``component_boundary_statements``): whatever a deployment file says, no role it creates can do more
+than deliver events. The core's own roles (``<env>-event-broker-*``) are explicitly denied to it.
 """
 
 from __future__ import annotations
@@ -81,6 +83,24 @@ class CoreArns:
     def api(self, api_id: str) -> str:
         return f"arn:{PARTITION}:apigateway:{self.names.region}::/restapis/{api_id}"
 
+    def policy(self, name: str) -> str:
+        return f"arn:{PARTITION}:iam::{self.names.account_id}:policy/{name}"
+
+    @property
+    def component_boundary(self) -> str:
+        """The permissions boundary every component role carries (a managed policy of the broker stack)."""
+        return self.policy(self.names.component_boundary_policy)
+
+    @property
+    def component_roles(self) -> str:
+        return self.role(f"{self.names.component_role_prefix}*")
+
+    @property
+    def component_queues(self) -> list[str]:
+        """Queues component stacks create: producer queues and their DLQs, consumer DLQs (``<env>-sub-...-dlq``)."""
+        env = self.names.environment
+        return [self.queue(f"{env}-producer-*"), self.queue(f"{env}-sub-*")]
+
 
 def _catalog_statement(arns: CoreArns, sid: str, actions: list[str], indexes: bool) -> Statement:
     resources = [arns.catalog_table, f"{arns.catalog_table}/index/*"] if indexes else [arns.catalog_table]
@@ -109,6 +129,57 @@ def apigateway_events_statements(arns: CoreArns) -> list[Statement]:
     """API Gateway's producer integrations may only put events on the broker's bus."""
     return [
         {"Sid": "PutEventsOnBrokerBus", "Effect": "Allow", "Action": ["events:PutEvents"], "Resource": [arns.event_bus]}
+    ]
+
+
+def component_boundary_statements(arns: CoreArns, producer_api_id: str) -> list[Statement]:
+    """The most any component role may ever do: deliver events to targets, pipe producer queues, publish.
+
+    Each role's inline policy narrows this to its one target, queue or method; the boundary is what
+    holds if a deployment file (or a bug) asked the generator for more.
+    """
+    names = arns.names
+    region = names.region
+    region_account = f"{region}:{names.account_id}"
+    return [
+        {
+            "Sid": "DeliverToApiDestinations",
+            "Effect": "Allow",
+            "Action": ["events:InvokeApiDestination"],
+            "Resource": [f"arn:{PARTITION}:events:{region_account}:api-destination/{names.environment}-*"],
+        },
+        {
+            "Sid": "PipeProducerQueues",
+            "Effect": "Allow",
+            "Action": ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+            "Resource": [arns.queue(f"{names.environment}-producer-*")],
+        },
+        {"Sid": "PutOnBrokerBus", "Effect": "Allow", "Action": ["events:PutEvents"], "Resource": [arns.event_bus]},
+        {
+            # consumer targets: functions and queues of any account, in the broker's region (rules deliver nowhere else)
+            "Sid": "DeliverToConsumerTargets",
+            "Effect": "Allow",
+            "Action": ["lambda:InvokeFunction", "sqs:SendMessage"],
+            "Resource": [
+                f"arn:{PARTITION}:lambda:{region}:*:function:*",
+                f"arn:{PARTITION}:sqs:{region}:*:*",
+            ],
+        },
+        {
+            "Sid": "EncryptForConsumerQueues",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": [f"arn:{PARTITION}:kms:{region}:*:key/*"],
+            "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{region}.amazonaws.com"}},
+        },
+        {
+            "Sid": "PublishToProducerApi",
+            "Effect": "Allow",
+            "Action": ["execute-api:Invoke"],
+            "Resource": [
+                f"arn:{PARTITION}:execute-api:{region_account}:{producer_api_id}/{names.producer_api_stage}/POST/*"
+            ],
+        },
     ]
 
 
@@ -184,7 +255,8 @@ def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str)
     names = arns.names
     env = names.environment
     region_account = f"{names.region}:{names.account_id}"
-    component_roles = arns.role(f"{env}-*")
+    component_roles = arns.component_roles
+    with_boundary = {"StringEquals": {"iam:PermissionsBoundary": arns.component_boundary}}
     core_roles = arns.role(f"{names.prefix}-*")
     api = arns.api(producer_api_id)
     return [
@@ -229,9 +301,13 @@ def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str)
                 arns.bucket(names.state_bucket),
             ],
         },
-        # the generator reads and writes deployment and component items by key; it never lists
+        # the generator reads and writes deployment and component items by key (and deletes the queue-policy
+        # locks it takes); it never lists
         _catalog_statement(
-            arns, "Catalog", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], indexes=False
+            arns,
+            "Catalog",
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            indexes=False,
         ),
         _kms_statement(kms_key_arn),
         {
@@ -240,6 +316,7 @@ def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str)
             "Action": [
                 "events:DeleteRule",
                 "events:DescribeRule",
+                "events:EnableRule",
                 "events:ListTagsForResource",
                 "events:ListTargetsByRule",
                 "events:PutRule",
@@ -249,6 +326,13 @@ def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str)
                 "events:UntagResource",
             ],
             "Resource": [f"arn:{PARTITION}:events:{region_account}:rule/{names.event_bus}/{env}-*"],
+        },
+        {
+            # before removing the broker's statement from a shared queue's policy: does a subscription still use it
+            "Sid": "FindRulesTargetingAQueue",
+            "Effect": "Allow",
+            "Action": ["events:ListRuleNamesByTarget"],
+            "Resource": [f"arn:{PARTITION}:events:{region_account}:rule/*"],
         },
         {
             "Sid": "ComponentConnectionsAndApiDestinations",
@@ -303,12 +387,12 @@ def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str)
                 "sqs:TagQueue",
                 "sqs:UntagQueue",
             ],
-            "Resource": [arns.queue(f"{env}-*")],
+            "Resource": arns.component_queues,
         },
         {
-            # SQS consumers' queues belong to their teams, under names the broker does not choose; the
-            # consumer stack replaces the queue's whole policy, so only queues whose owners opted in by
-            # tagging them event-broker=<env> are reachable
+            # SQS consumers' queues belong to their teams, under names the broker does not choose: the
+            # generator reads their encryption and adds or removes its subscriptions' statements in their
+            # policy, only on queues whose owners opted in by tagging them event-broker=<env>
             "Sid": "ConsumerQueuePolicies",
             "Effect": "Allow",
             "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags", "sqs:SetQueueAttributes"],
@@ -332,18 +416,28 @@ def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str)
             "Resource": [f"arn:{PARTITION}:pipes:{region_account}:pipe/{env}-*"],
         },
         {
-            "Sid": "ComponentRoles",
+            # a role the generator creates or gives permissions to must carry the broker's boundary
+            "Sid": "ComponentRolesWithBoundary",
             "Effect": "Allow",
             "Action": [
                 "iam:CreateRole",
-                "iam:DeleteRole",
                 "iam:DeleteRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+                "iam:PutRolePolicy",
+            ],
+            "Resource": [component_roles],
+            "Condition": with_boundary,
+        },
+        {
+            "Sid": "ComponentRoles",
+            "Effect": "Allow",
+            "Action": [
+                "iam:DeleteRole",
                 "iam:GetRole",
                 "iam:GetRolePolicy",
                 "iam:ListAttachedRolePolicies",
                 "iam:ListInstanceProfilesForRole",
                 "iam:ListRolePolicies",
-                "iam:PutRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
                 "iam:UpdateAssumeRolePolicy",
@@ -351,15 +445,25 @@ def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str)
             "Resource": [component_roles],
         },
         {
+            "Sid": "KeepComponentRolesBounded",
+            "Effect": "Deny",
+            "Action": ["iam:AttachRolePolicy", "iam:DeleteRolePermissionsBoundary"],
+            "Resource": [component_roles],
+        },
+        {
             "Sid": "PassComponentRoles",
             "Effect": "Allow",
             "Action": ["iam:PassRole"],
             "Resource": [component_roles],
-            "Condition": {
-                "StringEquals": {
-                    "iam:PassedToService": ["apigateway.amazonaws.com", "events.amazonaws.com", "pipes.amazonaws.com"]
-                }
-            },
+            "Condition": {"StringEquals": {"iam:PassedToService": ["events.amazonaws.com", "pipes.amazonaws.com"]}},
+        },
+        {
+            # the producer endpoints' integrations put events with the core role API Gateway assumes
+            "Sid": "PassPutEventsRoleToProducerIntegrations",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [arns.role(names.apigateway_events_role)],
+            "Condition": {"StringEquals": {"iam:PassedToService": "apigateway.amazonaws.com"}},
         },
         {
             # the core roles match <env>-* too: never let the generator widen its own or the portal's rights
@@ -407,11 +511,20 @@ def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str)
             ],
         },
         {
-            # consumer Lambda targets belong to their teams, under names the broker does not choose
+            # consumer Lambda targets belong to their teams, under names the broker does not choose: only
+            # functions whose owners opted in by tagging them event-broker=<env>
             "Sid": "InvokePermissionsOfConsumerFunctions",
             "Effect": "Allow",
             "Action": ["lambda:AddPermission", "lambda:GetPolicy", "lambda:RemovePermission"],
             "Resource": [f"arn:{PARTITION}:lambda:{region_account}:function:*"],
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{BROKER_TAG}": env}},
+        },
+        {
+            # same-account target queues: is the queue on a key EventBridge can use (read-only)
+            "Sid": "ReadTargetQueueKeys",
+            "Effect": "Allow",
+            "Action": ["kms:DescribeKey", "kms:GetKeyPolicy"],
+            "Resource": [f"arn:{PARTITION}:kms:{region_account}:key/*"],
         },
         _lambda_logs_statement(arns, arns.log_group(names.generator_log_group)),
         {

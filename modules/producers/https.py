@@ -4,6 +4,12 @@ API Gateway validates the body against the envelope schema (a request model + va
 direct AWS service integration calls EventBridge ``PutEvents``: no Lambda in the data path. The
 ``/<event_type>`` parent resource is shared by every version of the event type, so it is looked
 up, not created; the stage is shared too, so this construct never creates a deployment or stage.
+
+Every method uses ``AWS_IAM`` authorization, and each producer gets its own publisher role whose only
+permission is ``execute-api:Invoke`` on its own method: a producer's credential publishes its own
+event version and nothing else. API keys cannot give that isolation (a usage plan spans the whole
+stage, and any key of any plan opens every key-protected method), so with ``auth="API_KEY"`` the key
+is required in addition to the signature, only to throttle each producer by its usage plan.
 """
 
 from __future__ import annotations
@@ -27,8 +33,12 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
 )
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
 from cdktf_cdktf_provider_aws.data_aws_api_gateway_resource import DataAwsApiGatewayResource
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
+from modules.shared.checkov import skip_check
+from modules.shared.iam import RoleConfig, Statement, account_trust_policy, role_with_policy
 from modules.shared.terraform import terraform_literal
 
 JSON = "application/json"
@@ -125,13 +135,27 @@ def put_events_request_template(event_bus_name: str, source: str, detail_type: s
     )
 
 
+def method_arn(*, partition: str, region: str, account_id: str, api_id: str, stage: str, path: str) -> str:
+    """``execute-api`` ARN of ``POST <path>`` on ``stage``: what IAM authorizes a signed call against."""
+    return f"arn:{partition}:execute-api:{region}:{account_id}:{api_id}/{stage}/POST{path}"
+
+
+def publisher_statements(invoke_arn: str) -> list[Statement]:
+    """The publisher role's whole permission: call one producer method."""
+    return [
+        {"Sid": "PublishOneEventVersion", "Effect": "Allow", "Action": "execute-api:Invoke", "Resource": invoke_arn}
+    ]
+
+
 @dataclass(frozen=True)
 class HttpsProducerConfig:
     """Where the endpoint goes and what it puts on the bus.
 
     ``parent_path`` (``/<event_type>``) must already exist on the API; ``path_part`` is the version.
-    With ``auth="API_KEY"`` callers need the API key of this producer's usage plan, which also
-    throttles them; with ``auth="IAM"`` callers sign with SigV4 and the stage's limits apply.
+    Callers sign with SigV4 as the publisher role ``publisher_role_name``, which principals of
+    ``publisher_accounts`` may assume and which may invoke ``method_arn`` only (``POST`` of this
+    resource on the stage). With ``auth="API_KEY"`` they also send the API key of this producer's
+    usage plan, which throttles them; with ``auth="IAM"`` the stage's limits apply.
     """
 
     rest_api_id: str
@@ -148,6 +172,11 @@ class HttpsProducerConfig:
     region: str
     usage_plan_name: str
     api_key_name: str
+    publisher_role_name: str
+    method_arn: str
+    publisher_accounts: tuple[str, ...]
+    permissions_boundary: str | None = None
+    partition: str = "aws"
     auth: Literal["API_KEY", "IAM"] = "API_KEY"
     throttle_rate_per_second: int = 50
     throttle_burst: int = 100
@@ -168,6 +197,8 @@ class HttpsProducerEndpoint(Construct):
     usage_plan: ApiGatewayUsagePlan | None
     api_key: ApiGatewayApiKey | None
     usage_plan_key: ApiGatewayUsagePlanKey | None
+    publisher_role: IamRole
+    publisher_role_policy: IamRolePolicy
 
     def __init__(self, scope: Construct, construct_id: str, config: HttpsProducerConfig) -> None:
         super().__init__(scope, construct_id)
@@ -201,7 +232,8 @@ class HttpsProducerEndpoint(Construct):
             rest_api_id=api,
             resource_id=self.resource.id,
             http_method="POST",
-            authorization="NONE" if use_api_key else "AWS_IAM",
+            # the signature identifies the producer's role, which may invoke this method only
+            authorization="AWS_IAM",
             api_key_required=use_api_key,
             request_models={JSON: self.model.name},
             request_validator_id=self.validator.id,
@@ -255,6 +287,24 @@ class HttpsProducerEndpoint(Construct):
             )
             for status, (pattern, template) in responses.items()
         }
+        self.publisher_role, self.publisher_role_policy = role_with_policy(
+            self,
+            "publisher-role",
+            RoleConfig(
+                name=config.publisher_role_name,
+                description=f"Publishes {config.detail_type} to the event broker, and nothing else",
+                trust_policy=account_trust_policy(list(config.publisher_accounts), config.partition),
+                policy_name="publish-event-version",
+                statements=publisher_statements(config.method_arn),
+                permissions_boundary=config.permissions_boundary,
+            ),
+        )
+        skip_check(
+            self.publisher_role,
+            "CKV_AWS_61",
+            "the producer's accounts assume this role and delegate it with their own IAM; it may only invoke one "
+            "method (inline policy) and the broker's permissions boundary caps it",
+        )
         self.usage_plan = self.api_key = self.usage_plan_key = None
         if use_api_key:
             self.usage_plan = ApiGatewayUsagePlan(

@@ -7,6 +7,7 @@ the queue and land in its dead-letter queue after ``max_receive_count`` receives
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.iam_role import IamRole
@@ -18,9 +19,10 @@ from cdktf_cdktf_provider_aws.pipes_pipe import (
     PipesPipeTargetParameters,
     PipesPipeTargetParametersEventbridgeEventBusParameters,
 )
+from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
-from modules.shared.iam import ServiceRoleConfig, service_role
+from modules.shared.iam import ServiceRoleConfig, Statement, policy_document, service_role
 from modules.shared.queue import QueueWithDlq, QueueWithDlqConfig
 
 #: Pipes parse a JSON message body, so ``<$.body>`` makes the envelope itself the event's detail.
@@ -28,13 +30,42 @@ PIPE_INPUT_TEMPLATE = "<$.body>"
 PIPE_BATCH_SIZE = 10
 
 QUEUE_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+#: what a producer of another account needs on the queue: find it and send to it
+SENDER_ACTIONS = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]
+
+
+def producer_queue_statements(queue_arn: str, sender_accounts: list[str], partition: str = "aws") -> list[Statement]:
+    """The producer queue's policy: the listed accounts may send (over TLS only); nobody else is granted anything.
+
+    Principals of another account still need ``sqs:SendMessage`` in their own IAM policy: the account
+    grants here are the queue's half of a cross-account permission.
+    """
+    principals = [f"arn:{partition}:iam::{account}:root" for account in sender_accounts]
+    return [
+        {
+            "Sid": "ProducerAccountsSend",
+            "Effect": "Allow",
+            "Principal": {"AWS": principals},
+            "Action": SENDER_ACTIONS,
+            "Resource": queue_arn,
+        },
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:*",
+            "Resource": queue_arn,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+    ]
 
 
 @dataclass(frozen=True)
 class SqsProducerConfig:
     """Names of the queue pair, pipe and role, and what the pipe puts on the bus.
 
-    ``account_id`` restricts the pipe role's trust to pipes of this account.
+    ``account_id`` restricts the pipe role's trust to pipes of this account; ``sender_accounts`` may
+    send to the queue (the queue's policy); ``permissions_boundary`` caps the pipe role.
     """
 
     queue_name: str
@@ -46,6 +77,9 @@ class SqsProducerConfig:
     source: str
     detail_type: str
     account_id: str
+    sender_accounts: tuple[str, ...] = ()
+    permissions_boundary: str | None = None
+    partition: str = "aws"
     description: str = ""
 
 
@@ -53,6 +87,7 @@ class SqsProducerPipe(Construct):
     """Queue (with DLQ) -> EventBridge Pipe -> bus, with a role allowed exactly that."""
 
     queues: QueueWithDlq
+    queue_policy: SqsQueuePolicy
     role: IamRole
     role_policy: IamRolePolicy
     pipe: PipesPipe
@@ -66,6 +101,19 @@ class SqsProducerPipe(Construct):
                 name=config.queue_name,
                 dead_letter_name=config.dead_letter_queue_name,
                 max_receive_count=config.max_receive_count,
+            ),
+        )
+        # the queue is the producer's alone: its stack owns the whole policy
+        self.queue_policy = SqsQueuePolicy(
+            self,
+            "queue-policy",
+            queue_url=self.queues.queue.url,
+            policy=json.dumps(
+                policy_document(
+                    producer_queue_statements(
+                        self.queues.queue.arn, list(config.sender_accounts or (config.account_id,)), config.partition
+                    )
+                )
             ),
         )
         self.role, self.role_policy = service_role(
@@ -91,6 +139,7 @@ class SqsProducerPipe(Construct):
                     },
                 ],
                 source_account=config.account_id,
+                permissions_boundary=config.permissions_boundary,
             ),
         )
         self.pipe = PipesPipe(

@@ -22,6 +22,7 @@ from broker_contract.models import (
     OAuthClientCredentials,
     ProducerDeployment,
     SqsConsumer,
+    SqsProducer,
 )
 from broker_contract.names import BrokerNames
 from cdktf_stacks.components import StackOptions, build_component_stack
@@ -69,8 +70,9 @@ def _consumer_variant(base: ConsumerDeployment, subscription_id: str, **changes:
 def deployments() -> dict[str, ProducerDeployment | ConsumerDeployment]:
     """Every example, plus IAM auth, content filters, unmanaged and cross-account targets, each HTTPS auth."""
     found = examples()
-    https_producer = found["producer-https"]
+    https_producer, sqs_producer = found["producer-https"], found["producer-sqs"]
     assert isinstance(https_producer, ProducerDeployment)
+    assert isinstance(sqs_producer, ProducerDeployment)
     lam, sqs, https = found["consumer-lambda"], found["consumer-sqs"], found["consumer-https"]
     assert isinstance(lam, ConsumerDeployment)
     assert isinstance(sqs, ConsumerDeployment)
@@ -78,8 +80,17 @@ def deployments() -> dict[str, ProducerDeployment | ConsumerDeployment]:
     variants: dict[str, ProducerDeployment | ConsumerDeployment] = {
         "producer-https-iam": https_producer.model_copy(
             update={
-                "producer": HttpsProducer(auth="IAM", throttle_rate_per_second=5, throttle_burst=7),
+                "producer": HttpsProducer(
+                    auth="IAM", throttle_rate_per_second=5, throttle_burst=7, allowed_accounts=[OTHER_ACCOUNT]
+                ),
                 "event": https_producer.event.model_copy(update={"version": 2}),
+            }
+        ),
+        # the broker's own account is always allowed, listed or not, and never twice
+        "producer-sqs-cross-account": sqs_producer.model_copy(
+            update={
+                "producer": SqsProducer(allowed_accounts=[OTHER_ACCOUNT, ACCOUNT]),
+                "event": sqs_producer.event.model_copy(update={"version": 3}),
             }
         ),
         "consumer-lambda-numeric-filter": _consumer_variant(

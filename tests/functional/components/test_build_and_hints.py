@@ -75,12 +75,16 @@ def test_https_producer_hints(synthesized: dict[str, Synthesized]) -> None:
         for action in DeploymentAction:
             hints = post_apply_hints(deployment.model_copy(update={"action": action}), RUNTIME)
             assert hints == ComponentHints(
-                component_id=deployment.component_id, redeploy_api_stage=True, parent_resource_path="/order-created"
+                component_id=deployment.component_id,
+                redeploy_api_stage=True,
+                parent_resource_path="/order-created",
+                producer_instructions=hints.producer_instructions,
             )
+            assert (hints.producer_instructions is not None) is (action is DeploymentAction.DEPLOY)
 
 
-def test_sqs_producer_and_plain_consumers_need_nothing_around_apply(synthesized: dict[str, Synthesized]) -> None:
-    for name in ("producer-sqs", "consumer-lambda", "consumer-sqs", "consumer-https-noauth"):
+def test_plain_consumers_need_nothing_around_apply(synthesized: dict[str, Synthesized]) -> None:
+    for name in ("consumer-lambda", "consumer-https-noauth"):
         deployment = synthesized[name].deployment
         assert post_apply_hints(deployment, RUNTIME) == ComponentHints(component_id=deployment.component_id)
 

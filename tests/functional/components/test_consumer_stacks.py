@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from broker_contract.models import ConsumerDeployment
+from broker_contract.models import ConsumerDeployment, DeploymentAction, HttpsConsumer
 from cdktf_stacks.components import post_apply_hints
 from tests.functional.components.conftest import (
     ACCOUNT,
@@ -82,7 +82,8 @@ def test_rule_on_the_bus_with_the_subscription_pattern(synthesized: dict[str, Sy
     rule = one(stack, "aws_cloudwatch_event_rule")
     assert rule["name"] == NAMES.consumer(deployment.subscription_id).rule
     assert rule["event_bus_name"] == "dev.custom.events.bus"
-    assert rule["state"] == "ENABLED"
+    needs_secret = isinstance(deployment.consumer, HttpsConsumer) and deployment.consumer.auth is not None
+    assert rule["state"] == ("DISABLED" if needs_secret else "ENABLED")
     expected: dict[str, Any] = {
         "source": [deployment.event.application],
         "detail-type": [deployment.event.detail_type],
@@ -162,62 +163,179 @@ def test_lambda_consumer_invokes_the_function_with_a_permission_for_this_rule_on
     assert post_apply_hints(deployment, RUNTIME).instructions is None
 
 
-def test_cross_account_lambda_consumer_leaves_the_permission_to_its_owner(synthesized: dict[str, Synthesized]) -> None:
-    deployment, stack = consumer(synthesized, "consumer-lambda-cross-account")
-    function_arn = f"arn:aws:lambda:{REGION}:{OTHER_ACCOUNT}:function:bill-order"
-    assert one(stack, "aws_cloudwatch_event_target")["arn"] == function_arn
-    assert "aws_lambda_permission" not in stack["resource"]
-    hints = post_apply_hints(deployment, RUNTIME)
-    rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/dev.custom.events.bus/dev-sub-00000000000000b2"
-    assert hints.lambda_permission_instructions is not None
-    assert hints.lambda_permission_instructions.endswith(
-        f"aws lambda add-permission --function-name {function_arn} --statement-id dev-sub-00000000000000b2 "
-        f"--action lambda:InvokeFunction --principal events.amazonaws.com --source-arn {rule_arn}"
-    )
-    assert hints.instructions == hints.lambda_permission_instructions
-
-
-def test_sqs_consumer_owns_the_policy_of_a_queue_in_the_broker_account(synthesized: dict[str, Synthesized]) -> None:
-    _, stack = consumer(synthesized, "consumer-sqs")
-    queue_arn = "arn:aws:sqs:eu-west-1:111122223333:warehouse-orders"
-    target = one(stack, "aws_cloudwatch_event_target")
-    assert target["arn"] == queue_arn
-    assert "sqs_target" not in target
-    (data_id,) = stack["data"]["aws_sqs_queue"]
-    assert stack["data"]["aws_sqs_queue"][data_id] == {"name": "warehouse-orders"}
-    assert policy_for(stack, f"${{data.aws_sqs_queue.{data_id}.url}}") == {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DevSub00000000000000a2",
-                "Effect": "Allow",
-                "Principal": {"Service": "events.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": queue_arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": ref(stack, "aws_cloudwatch_event_rule", "arn")}},
-            }
-        ],
-    }
+BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/dev-event-broker-component-boundary"
 
 
 @pytest.mark.parametrize(
-    ("name", "queue_arn"),
+    ("name", "target_arn", "statements"),
     [
-        ("consumer-sqs-unmanaged", f"arn:aws:sqs:{REGION}:{ACCOUNT}:shared-orders"),
-        ("consumer-sqs-cross-account", f"arn:aws:sqs:{REGION}:{OTHER_ACCOUNT}:warehouse-orders"),
+        (
+            "consumer-lambda-cross-account",
+            f"arn:aws:lambda:{REGION}:{OTHER_ACCOUNT}:function:bill-order",
+            [
+                {
+                    "Sid": "InvokeTargetFunction",
+                    "Effect": "Allow",
+                    "Action": "lambda:InvokeFunction",
+                    "Resource": f"arn:aws:lambda:{REGION}:{OTHER_ACCOUNT}:function:bill-order",
+                }
+            ],
+        ),
+        (
+            "consumer-sqs-cross-account",
+            f"arn:aws:sqs:{REGION}:{OTHER_ACCOUNT}:warehouse-orders",
+            [
+                {
+                    "Sid": "SendToTargetQueue",
+                    "Effect": "Allow",
+                    "Action": "sqs:SendMessage",
+                    "Resource": f"arn:aws:sqs:{REGION}:{OTHER_ACCOUNT}:warehouse-orders",
+                },
+                {
+                    "Sid": "UseTargetQueueKey",
+                    "Effect": "Allow",
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                    "Resource": f"arn:aws:kms:{REGION}:{OTHER_ACCOUNT}:key/*",
+                    "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}},
+                },
+            ],
+        ),
     ],
 )
-def test_sqs_consumer_without_policy_tells_the_owner_the_exact_statement(
-    synthesized: dict[str, Synthesized], name: str, queue_arn: str
+def test_cross_account_target_is_reached_through_a_delivery_role_of_its_own(
+    synthesized: dict[str, Synthesized], name: str, target_arn: str, statements: list[dict[str, Any]]
 ) -> None:
     deployment, stack = consumer(synthesized, name)
-    assert one(stack, "aws_cloudwatch_event_target")["arn"] == queue_arn
-    assert "data" not in stack
-    # only the DLQ's policy: the consumer's queue is not ours to change
-    (policy,) = resources_of(stack, "aws_sqs_queue_policy")
-    assert policy["queue_url"] == f"${{aws_sqs_queue.{dlq_of(stack, deployment)[0]}.url}}"
+    names = NAMES.consumer(deployment.subscription_id)
+    target = one(stack, "aws_cloudwatch_event_target")
+    assert target["arn"] == target_arn
+    # AWS delivers to a function or queue of another account only through a role of the bus account
+    assert target["role_arn"] == ref(stack, "aws_iam_role", "arn")
+    role = one(stack, "aws_iam_role")
+    assert role["name"] == names.delivery_role == f"dev-eb-{deployment.subscription_id}-delivery"
+    assert role["permissions_boundary"] == BOUNDARY
+    assert json.loads(role["assume_role_policy"])["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+        }
+    ]
+    policy = one(stack, "aws_iam_role_policy")
+    assert policy["role"] == ref(stack, "aws_iam_role", "id")
+    assert json.loads(policy["policy"])["Statement"] == statements
+    assert stack["output"]["delivery_role_arn"] == {"value": ref(stack, "aws_iam_role", "arn")}
+    # the broker cannot change another account's function or queue: no permission, no policy of the target
+    assert "aws_lambda_permission" not in stack["resource"]
+    assert [p["queue_url"] for p in resources_of(stack, "aws_sqs_queue_policy")] == [
+        f"${{aws_sqs_queue.{dlq_of(stack, deployment)[0]}.url}}"
+    ]
+
+
+def test_cross_account_lambda_instructions_grant_exactly_the_delivery_role(
+    synthesized: dict[str, Synthesized],
+) -> None:
+    deployment, _ = consumer(synthesized, "consumer-lambda-cross-account")
+    function_arn = f"arn:aws:lambda:{REGION}:{OTHER_ACCOUNT}:function:bill-order"
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/dev-eb-sub-00000000000000b2-delivery"
+    hints = post_apply_hints(deployment, RUNTIME)
+    assert hints.lambda_permission_instructions is not None
+    assert hints.lambda_permission_instructions.endswith(
+        f"aws lambda add-permission --function-name {function_arn} --statement-id dev-sub-00000000000000b2 "
+        f"--action lambda:InvokeFunction --principal {role_arn}"
+    )
+    assert "events.amazonaws.com" not in hints.lambda_permission_instructions
+    assert hints.instructions == hints.lambda_permission_instructions
+
+
+def test_cross_account_queue_instructions_grant_exactly_the_delivery_role(
+    synthesized: dict[str, Synthesized],
+) -> None:
+    deployment, _ = consumer(synthesized, "consumer-sqs-cross-account")
+    queue_arn = f"arn:aws:sqs:{REGION}:{OTHER_ACCOUNT}:warehouse-orders"
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/dev-eb-sub-00000000000000b4-delivery"
     hints = post_apply_hints(deployment, RUNTIME)
     assert hints.queue_policy_instructions is not None
+    text, statement = hints.queue_policy_instructions.split("\n", 1)
+    assert json.loads(statement) == {
+        "Sid": "DevSub00000000000000b4",
+        "Effect": "Allow",
+        "Principal": {"AWS": role_arn},
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn,
+    }
+    # how the queue is encrypted cannot be seen from the broker's account: the owner is told what works
+    assert "alias/aws/sqs" in text
+    assert f"key policy must allow {role_arn} kms:GenerateDataKey and kms:Decrypt" in text
+    assert hints.check_queue_encryption is None
+    assert hints.queue_policy_statement is None
+
+
+@pytest.mark.parametrize("name", ["consumer-sqs", "consumer-sqs-fifo"])
+def test_sqs_consumer_stack_never_owns_the_policy_of_the_target_queue(
+    synthesized: dict[str, Synthesized], name: str
+) -> None:
+    deployment, stack = consumer(synthesized, name)
+    queue_arn = deployment.consumer.connection_string  # type: ignore[union-attr]
+    target = one(stack, "aws_cloudwatch_event_target")
+    assert target["arn"] == queue_arn
+    assert "role_arn" not in target
+    # aws_sqs_queue_policy replaces a queue's whole policy: a stack owning it would overwrite the statements
+    # of every other subscription to the queue, and its destroy would remove them all
+    assert [p["queue_url"] for p in resources_of(stack, "aws_sqs_queue_policy")] == [
+        f"${{aws_sqs_queue.{dlq_of(stack, deployment)[0]}.url}}"
+    ]
+    assert "data" not in stack
+    assert "aws_iam_role" not in stack["resource"]
+
+
+def test_managed_queue_gets_one_broker_statement_shared_by_every_subscription(
+    synthesized: dict[str, Synthesized],
+) -> None:
+    deployment, _ = consumer(synthesized, "consumer-sqs")
+    queue_arn = "arn:aws:sqs:eu-west-1:111122223333:warehouse-orders"
+    # every subscription rule of the broker: one statement per queue, within SQS's 20 statements and 8 KB
+    rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/dev.custom.events.bus/dev-sub-*"
+    statement = {
+        "Sid": "DevEventBrokerDeliveries",
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn,
+        "Condition": {"ArnLike": {"aws:SourceArn": rule_arn}},
+    }
+    hints = post_apply_hints(deployment, RUNTIME)
+    assert (hints.queue_arn, hints.queue_policy_statement, hints.delivery_rule_prefix) == (
+        queue_arn,
+        statement,
+        "dev-sub-",
+    )
+    assert hints.check_queue_encryption == queue_arn
+    assert hints.instructions is None
+    # another subscription on the same queue needs exactly the same statement: nothing to overwrite
+    other = synthesized["consumer-sqs-fifo"].deployment.model_copy(
+        update={"consumer": deployment.consumer, "subscription_id": "sub-00000000000000ff"}
+    )
+    assert post_apply_hints(other, RUNTIME).queue_policy_statement == statement
+    destroy = post_apply_hints(deployment.model_copy(update={"action": DeploymentAction.DESTROY}), RUNTIME)
+    # after a destroy the generator removes the statement only if no broker rule targets the queue any more
+    assert (destroy.queue_arn, destroy.queue_policy_statement) == (queue_arn, statement)
+    assert destroy.check_queue_encryption is None
+
+
+def test_unmanaged_queue_of_the_broker_account_tells_the_owner_the_exact_statement(
+    synthesized: dict[str, Synthesized],
+) -> None:
+    deployment, stack = consumer(synthesized, "consumer-sqs-unmanaged")
+    queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:shared-orders"
+    assert one(stack, "aws_cloudwatch_event_target")["arn"] == queue_arn
+    assert "data" not in stack
+    hints = post_apply_hints(deployment, RUNTIME)
+    assert hints.queue_policy_instructions is not None
+    assert hints.queue_policy_statement is None
+    # same account: the generator still checks the queue's encryption before apply
+    assert hints.check_queue_encryption == queue_arn
     rule = NAMES.consumer(deployment.subscription_id).rule
     statement = json.loads(hints.queue_policy_instructions.split("\n", 1)[1])
     assert statement == {
@@ -237,9 +355,31 @@ def test_fifo_queue_consumer_sends_one_message_group_per_event_version(synthesiz
     _, stack = consumer(synthesized, "consumer-sqs-fifo")
     target = one(stack, "aws_cloudwatch_event_target")
     assert target["sqs_target"] == {"message_group_id": "order-created.1"}
-    assert stack["data"]["aws_sqs_queue"][next(iter(stack["data"]["aws_sqs_queue"]))] == {
-        "name": "warehouse-orders.fifo"
-    }
+
+
+@pytest.mark.parametrize("name", ["consumer-https", "consumer-https-basic", "consumer-https-oauth"])
+def test_https_consumer_with_a_secret_starts_disabled_until_the_generator_enables_it(
+    synthesized: dict[str, Synthesized], name: str
+) -> None:
+    deployment, stack = consumer(synthesized, name)
+    rule = one(stack, "aws_cloudwatch_event_rule")
+    # the connection holds placeholders until the secret is copied: nothing may be sent with them
+    assert rule["state"] == "DISABLED"
+    # once the generator has enabled it, a later apply must not disable it again
+    assert rule["lifecycle"] == {"ignore_changes": ["state", "is_enabled"]}
+    hints = post_apply_hints(deployment, RUNTIME)
+    assert hints.rule_to_enable == rule["name"] == NAMES.consumer(deployment.subscription_id).rule
+    assert hints.connection_name is not None
+    destroy = post_apply_hints(deployment.model_copy(update={"action": DeploymentAction.DESTROY}), RUNTIME)
+    assert destroy.rule_to_enable is None
+
+
+def test_https_consumer_without_a_secret_is_live_at_once(synthesized: dict[str, Synthesized]) -> None:
+    deployment, stack = consumer(synthesized, "consumer-https-noauth")
+    rule = one(stack, "aws_cloudwatch_event_rule")
+    assert rule["state"] == "ENABLED"
+    assert "lifecycle" not in rule
+    assert post_apply_hints(deployment, RUNTIME).rule_to_enable is None
 
 
 @pytest.mark.parametrize(
@@ -341,6 +481,7 @@ def test_https_consumer_delivers_through_a_rate_limited_api_destination(
     assert target["role_arn"] == ref(stack, "aws_iam_role", "arn")
     role = one(stack, "aws_iam_role")
     assert role["name"] == names.target_role
+    assert role["permissions_boundary"] == BOUNDARY
     assert json.loads(role["assume_role_policy"])["Statement"] == [
         {
             "Effect": "Allow",

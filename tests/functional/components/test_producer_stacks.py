@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
 
+from cdktf_stacks.components import post_apply_hints
 from tests.functional.components.conftest import (
     ACCOUNT,
     LOCAL_ENDPOINT,
     NAMES,
+    OTHER_ACCOUNT,
     REGION,
     RUNTIME,
     Synthesized,
@@ -21,6 +24,8 @@ from tests.functional.components.conftest import (
 )
 
 pytestmark = pytest.mark.xdist_group("components")
+
+BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/dev-event-broker-component-boundary"
 
 ORDER_V1 = NAMES.producer("order-created", 1)
 ORDER_V2 = NAMES.producer("order-created", 2)
@@ -95,7 +100,7 @@ def test_https_producer_validates_the_envelope(synthesized: dict[str, Synthesize
         "rest_api_id": "a1b2c3d4e5",
         "resource_id": ref(stack, "aws_api_gateway_resource", "id"),
         "http_method": "POST",
-        "authorization": "NONE",
+        "authorization": "AWS_IAM",
         "api_key_required": True,
         "request_models": {"application/json": ref(stack, "aws_api_gateway_model", "name")},
         "request_validator_id": ref(stack, "aws_api_gateway_request_validator", "id"),
@@ -208,6 +213,7 @@ def test_api_key_producer_gets_its_own_usage_plan_and_key(synthesized: dict[str,
         "endpoint_path": {"value": "/order-created/1"},
         "endpoint_url": {"value": "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/dev/order-created/1"},
         "api_key_id": {"value": ref(stack, "aws_api_gateway_api_key", "id")},
+        "publisher_role_arn": {"value": ref(stack, "aws_iam_role", "arn")},
     }
 
 
@@ -224,6 +230,7 @@ def test_iam_producer_signs_requests_and_has_no_api_key(synthesized: dict[str, S
         in one(stack, "aws_api_gateway_integration")["request_templates"]["application/json"]
     )
     assert "api_key_id" not in stack["output"]
+    assert stack["output"]["publisher_role_arn"] == {"value": ref(stack, "aws_iam_role", "arn")}
 
 
 def test_sqs_producer_queue_pair(synthesized: dict[str, Synthesized]) -> None:
@@ -267,7 +274,8 @@ def test_sqs_producer_pipe_puts_the_body_on_the_bus(synthesized: dict[str, Synth
 def test_sqs_producer_pipe_role_is_least_privilege(synthesized: dict[str, Synthesized]) -> None:
     stack = synthesized["producer-sqs"].json
     role = one(stack, "aws_iam_role")
-    assert role["name"] == PAYMENT_V2.pipe_role
+    assert role["name"] == PAYMENT_V2.pipe_role == "dev-eb-pipe-payment-settled-v2"
+    assert role["permissions_boundary"] == BOUNDARY
     assert json.loads(role["assume_role_policy"])["Statement"] == [
         {
             "Effect": "Allow",
@@ -288,6 +296,122 @@ def test_sqs_producer_pipe_role_is_least_privilege(synthesized: dict[str, Synthe
         },
         {"Sid": "PutOnBus", "Effect": "Allow", "Action": "events:PutEvents", "Resource": RUNTIME.event_bus_arn},
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "accounts"),
+    [("producer-sqs", [ACCOUNT]), ("producer-sqs-cross-account", [ACCOUNT, OTHER_ACCOUNT])],
+)
+def test_sqs_producer_queue_lets_the_producer_accounts_send(
+    synthesized: dict[str, Synthesized], name: str, accounts: list[str]
+) -> None:
+    built = synthesized[name]
+    stack = built.json
+    names = NAMES.producer(built.deployment.event.event_type, built.deployment.event.version)
+    queue_id = next(k for k, v in stack["resource"]["aws_sqs_queue"].items() if v["name"] == names.queue)
+    policy = one(stack, "aws_sqs_queue_policy")
+    assert policy["queue_url"] == f"${{aws_sqs_queue.{queue_id}.url}}"
+    queue_arn = f"${{aws_sqs_queue.{queue_id}.arn}}"
+    assert json.loads(policy["policy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ProducerAccountsSend",
+                "Effect": "Allow",
+                "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in accounts]},
+                "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
+                "Resource": queue_arn,
+            },
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sqs:*",
+                "Resource": queue_arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ],
+    }
+    instructions = post_apply_hints(built.deployment, RUNTIME).instructions
+    assert instructions is not None
+    assert f"queue {names.queue}" in instructions
+    assert f"account(s) {', '.join(accounts)}" in instructions
+
+
+HTTPS_PRODUCERS = {
+    "producer-https": (ORDER_V1, [ACCOUNT]),
+    "producer-https-iam": (ORDER_V2, [ACCOUNT, OTHER_ACCOUNT]),
+    "producer-https-template-text": (NAMES.producer("order-created", 3), [ACCOUNT]),
+}
+
+
+def method_arn_of(names: Any) -> str:
+    return f"arn:aws:execute-api:{REGION}:{ACCOUNT}:a1b2c3d4e5/dev/POST{names.endpoint_path}"
+
+
+@pytest.mark.parametrize("name", sorted(HTTPS_PRODUCERS))
+def test_each_https_producer_gets_a_publisher_role_for_its_own_method(
+    synthesized: dict[str, Synthesized], name: str
+) -> None:
+    stack = synthesized[name].json
+    names, accounts = HTTPS_PRODUCERS[name]
+    # a signature is always required: an API key alone never opens a method
+    assert one(stack, "aws_api_gateway_method")["authorization"] == "AWS_IAM"
+    role = one(stack, "aws_iam_role")
+    assert role["name"] == names.publisher_role
+    assert role["permissions_boundary"] == BOUNDARY
+    principals = [f"arn:aws:iam::{account}:root" for account in accounts]
+    assert json.loads(role["assume_role_policy"])["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
+            "Action": "sts:AssumeRole",
+        }
+    ]
+    policy = one(stack, "aws_iam_role_policy")
+    assert policy["role"] == ref(stack, "aws_iam_role", "id")
+    assert json.loads(policy["policy"])["Statement"] == [
+        {
+            "Sid": "PublishOneEventVersion",
+            "Effect": "Allow",
+            "Action": "execute-api:Invoke",
+            "Resource": method_arn_of(names),
+        }
+    ]
+    instructions = post_apply_hints(synthesized[name].deployment, RUNTIME).instructions
+    assert instructions is not None
+    assert f"role arn:aws:iam::{ACCOUNT}:role/{names.publisher_role}" in instructions
+    assert f"POST {RUNTIME.producer_api_url}{names.endpoint_path}" in instructions
+
+
+def _invoke_allowed(statements: list[dict[str, Any]], method_arn: str) -> bool:
+    """IAM's reading of an identity policy for ``execute-api:Invoke`` on ``method_arn`` (wildcards included)."""
+
+    def listed(value: str | list[str]) -> list[str]:
+        return [value] if isinstance(value, str) else value
+
+    def matches(statement: dict[str, Any]) -> bool:
+        return any(fnmatchcase("execute-api:Invoke", a) for a in listed(statement["Action"])) and any(
+            fnmatchcase(method_arn, r) for r in listed(statement["Resource"])
+        )
+
+    allowed = any(s["Effect"] == "Allow" and matches(s) for s in statements)
+    return allowed and not any(s["Effect"] == "Deny" and matches(s) for s in statements)
+
+
+def test_a_producer_credential_publishes_its_own_event_version_and_no_other(
+    synthesized: dict[str, Synthesized],
+) -> None:
+    policies = {
+        name: json.loads(one(synthesized[name].json, "aws_iam_role_policy")["policy"])["Statement"]
+        for name in HTTPS_PRODUCERS
+    }
+    other_methods = [method_arn_of(NAMES.producer("payment-settled", 2)), method_arn_of(NAMES.producer("x", 10))]
+    for name, statements in policies.items():
+        for other, (names, _) in HTTPS_PRODUCERS.items():
+            assert _invoke_allowed(statements, method_arn_of(names)) is (other == name), (name, other)
+        for method in other_methods:
+            assert not _invoke_allowed(statements, method)
 
 
 def test_local_mode_points_provider_and_backend_at_moto(synthesized: dict[str, Synthesized]) -> None:

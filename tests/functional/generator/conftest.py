@@ -128,6 +128,8 @@ class RecordingActions:
 
     calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     terraform: FakeTerraform | None = None
+    #: what ``check_queue_encryption`` answers: a note, or an exception it raises
+    queue_check: str | Exception | None = None
 
     def _note(self, name: str, *args: Any) -> None:
         # remember how many terraform calls had happened, to check hooks run before/after apply
@@ -144,6 +146,19 @@ class RecordingActions:
 
     def sync_connection(self, connection_name: str, auth: Any) -> None:
         self._note("sync_connection", connection_name, auth)
+
+    def enable_rule(self, rule_name: str, event_bus_name: str) -> None:
+        self._note("enable_rule", rule_name, event_bus_name)
+
+    def check_queue_encryption(self, queue_arn: str) -> str | None:
+        self._note("check_queue_encryption", queue_arn)
+        if isinstance(self.queue_check, Exception):
+            raise self.queue_check
+        return self.queue_check
+
+    def converge_queue_policy(self, queue_arn: str, statement: dict[str, Any], **settings: Any) -> bool:
+        self._note("converge_queue_policy", queue_arn, statement["Sid"], settings["needed"])
+        return True
 
 
 @pytest.fixture(scope="session")

@@ -281,7 +281,12 @@ def test_https_consumer_connection_gets_the_secret_after_apply(
     make_service(fake_terraform.runner(), actions).process(RUNTIME.consumer_bucket_name, key)
 
     auth = deployment.consumer.auth  # type: ignore[union-attr]
-    assert actions.calls == [("sync_connection", (NAMES.consumer(deployment.subscription_id).connection, auth, 3))]
+    names = NAMES.consumer(deployment.subscription_id)
+    # the rule was created disabled: it goes live only once the connection holds the real credential
+    assert actions.calls == [
+        ("sync_connection", (names.connection, auth, 3)),
+        ("enable_rule", (names.rule, RUNTIME.event_bus_name, 3)),
+    ]
 
 
 def test_file_for_another_environment_is_rejected_without_retry(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import boto3
 from chalice.test import Client
+from chalicelib.services.backend import Backend
 
 from broker_contract.catalog import deployment_key
-from chalicelib.services.backend import Backend
 from tests.functional.portal.conftest import BILLING, SHOP, create_event
 
 

@@ -382,6 +382,7 @@ def test_generator_role_permissions(core: Core) -> None:
                 {
                     "events:DeleteRule",
                     "events:DescribeRule",
+                    "events:EnableRule",
                     "events:ListTagsForResource",
                     "events:ListTargetsByRule",
                     "events:PutRule",
@@ -392,6 +393,11 @@ def test_generator_role_permissions(core: Core) -> None:
                 }
             ),
             frozenset({f"arn:aws:events:{REGION_ACCOUNT}:rule/dev.custom.events.bus/dev-*"}),
+        ),
+        "FindRulesTargetingAQueue": (
+            "Allow",
+            frozenset({"events:ListRuleNamesByTarget"}),
+            frozenset({f"arn:aws:events:{REGION_ACCOUNT}:rule/*"}),
         ),
         "ComponentConnectionsAndApiDestinations": (
             "Allow",
@@ -447,7 +453,7 @@ def test_generator_role_permissions(core: Core) -> None:
                     "sqs:UntagQueue",
                 }
             ),
-            frozenset({f"arn:aws:sqs:{REGION_ACCOUNT}:dev-*"}),
+            frozenset({f"arn:aws:sqs:{REGION_ACCOUNT}:dev-producer-*", f"arn:aws:sqs:{REGION_ACCOUNT}:dev-sub-*"}),
         ),
         "ConsumerQueuePolicies": (
             "Allow",
@@ -471,30 +477,44 @@ def test_generator_role_permissions(core: Core) -> None:
             ),
             frozenset({f"arn:aws:pipes:{REGION_ACCOUNT}:pipe/dev-*"}),
         ),
+        "ComponentRolesWithBoundary": (
+            "Allow",
+            frozenset(
+                {"iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"}
+            ),
+            frozenset({"arn:aws:iam::123456789012:role/dev-eb-*"}),
+        ),
         "ComponentRoles": (
             "Allow",
             frozenset(
                 {
-                    "iam:CreateRole",
                     "iam:DeleteRole",
-                    "iam:DeleteRolePolicy",
                     "iam:GetRole",
                     "iam:GetRolePolicy",
                     "iam:ListAttachedRolePolicies",
                     "iam:ListInstanceProfilesForRole",
                     "iam:ListRolePolicies",
-                    "iam:PutRolePolicy",
                     "iam:TagRole",
                     "iam:UntagRole",
                     "iam:UpdateAssumeRolePolicy",
                 }
             ),
-            frozenset({"arn:aws:iam::123456789012:role/dev-*"}),
+            frozenset({"arn:aws:iam::123456789012:role/dev-eb-*"}),
+        ),
+        "KeepComponentRolesBounded": (
+            "Deny",
+            frozenset({"iam:AttachRolePolicy", "iam:DeleteRolePermissionsBoundary"}),
+            frozenset({"arn:aws:iam::123456789012:role/dev-eb-*"}),
         ),
         "PassComponentRoles": (
             "Allow",
             frozenset({"iam:PassRole"}),
-            frozenset({"arn:aws:iam::123456789012:role/dev-*"}),
+            frozenset({"arn:aws:iam::123456789012:role/dev-eb-*"}),
+        ),
+        "PassPutEventsRoleToProducerIntegrations": (
+            "Allow",
+            frozenset({"iam:PassRole"}),
+            frozenset({f"arn:aws:iam::123456789012:role/{NAMES.apigateway_events_role}"}),
         ),
         "ProtectCoreRoles": (
             "Deny",
@@ -540,6 +560,11 @@ def test_generator_role_permissions(core: Core) -> None:
             frozenset({"lambda:AddPermission", "lambda:GetPolicy", "lambda:RemovePermission"}),
             frozenset({f"arn:aws:lambda:{REGION_ACCOUNT}:function:*"}),
         ),
+        "ReadTargetQueueKeys": (
+            "Allow",
+            frozenset({"kms:DescribeKey", "kms:GetKeyPolicy"}),
+            frozenset({f"arn:aws:kms:{REGION_ACCOUNT}:key/*"}),
+        ),
         "WriteOwnLogs": (
             "Allow",
             frozenset({"logs:CreateLogStream", "logs:PutLogEvents"}),
@@ -554,9 +579,15 @@ def test_generator_passes_roles_and_reads_secrets_only_under_conditions(core: Co
     _, body = the(core.broker, "aws_iam_role_policy", role=ref("aws_iam_role", role_id, "id"))
     conditions = {s["Sid"]: s.get("Condition") for s in json.loads(body["policy"])["Statement"]}
     assert conditions["PassComponentRoles"] == {
-        "StringEquals": {
-            "iam:PassedToService": ["apigateway.amazonaws.com", "events.amazonaws.com", "pipes.amazonaws.com"]
-        }
+        "StringEquals": {"iam:PassedToService": ["events.amazonaws.com", "pipes.amazonaws.com"]}
+    }
+    assert conditions["PassPutEventsRoleToProducerIntegrations"] == {
+        "StringEquals": {"iam:PassedToService": "apigateway.amazonaws.com"}
+    }
+    boundary = f"arn:aws:iam::123456789012:policy/{NAMES.component_boundary_policy}"
+    assert conditions["ComponentRolesWithBoundary"] == {"StringEquals": {"iam:PermissionsBoundary": boundary}}
+    assert conditions["InvokePermissionsOfConsumerFunctions"] == {
+        "StringEquals": {"aws:ResourceTag/event-broker": "dev"}
     }
     assert conditions["ReadTaggedConsumerSecrets"] == {
         "StringEquals": {"secretsmanager:ResourceTag/event-broker": "dev"}
@@ -565,7 +596,10 @@ def test_generator_passes_roles_and_reads_secrets_only_under_conditions(core: Co
     assert [sid for sid, condition in conditions.items() if condition] == [
         "ReadTaggedConsumerSecrets",
         "ConsumerQueuePolicies",
+        "ComponentRolesWithBoundary",
         "PassComponentRoles",
+        "PassPutEventsRoleToProducerIntegrations",
+        "InvokePermissionsOfConsumerFunctions",
     ]
 
 

@@ -30,9 +30,15 @@ from botocore import xform_name
 import cdktf_stacks  # noqa: F401  (lazy provider before any provider submodule)
 from broker_contract.config import RuntimeConfig
 from broker_contract.examples import examples
+from broker_contract.models import ConsumerDeployment, LambdaConsumer, ProducerDeployment, SqsConsumer
 from broker_contract.names import BrokerNames
 from cdktf_stacks.components import build_component_stack
-from modules.core.policies import CoreArns, generator_statements, portal_statements
+from modules.core.policies import (
+    CoreArns,
+    component_boundary_statements,
+    generator_statements,
+    portal_statements,
+)
 from modules.shared.iam import Statement
 
 pytestmark = pytest.mark.xdist_group("core-stacks")
@@ -48,7 +54,7 @@ KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000
 PORTAL_SOURCES = [path for path in (ROOT / "portal_chalice" / "chalicelib").rglob("*.py") if path.name != "local.py"]
 PORTAL_SERVICES = ("dynamodb", "s3", "schemas")
 GENERATOR_SOURCES = sorted((ROOT / "generator").rglob("*.py"))
-GENERATOR_SERVICES = ("apigateway", "dynamodb", "events", "s3", "secretsmanager", "sqs")
+GENERATOR_SERVICES = ("apigateway", "dynamodb", "events", "kms", "s3", "secretsmanager", "sqs")
 
 CALL = re.compile(r"\.([a-z][a-z0-9_]*)\(")
 PAGINATOR = re.compile(r"get_paginator\(\s*[\"']([a-z0-9_]+)[\"']")
@@ -69,9 +75,15 @@ def _matches(statement: Statement, action: str, resource: str | None) -> bool:
 
 
 def allows(statements: list[Statement], action: str, resource: str | None = None) -> bool:
-    """Whether ``statements`` allow ``action`` (on ``resource``, when given) and no Deny matches."""
+    """Whether ``statements`` allow ``action`` (on ``resource``, when given) and no Deny matches.
+
+    Without a resource: allowed on some resource, i.e. no Deny of the action on every resource (``*``).
+    """
     allowed = any(s["Effect"] == "Allow" and _matches(s, action, resource) for s in statements)
-    return allowed and not any(s["Effect"] == "Deny" and _matches(s, action, resource) for s in statements)
+    denied = any(
+        s["Effect"] == "Deny" and _matches(s, action, resource if resource is not None else "*") for s in statements
+    )
+    return allowed and not denied
 
 
 # --- boto3 calls in source code ----------------------------------------------------------------
@@ -190,7 +202,6 @@ SQS_QUEUE = frozenset(
     }
 )
 SQS_POLICY = frozenset({"sqs:GetQueueAttributes", "sqs:SetQueueAttributes"})
-SQS_LOOKUP = frozenset({"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags"})
 RULE = frozenset(
     {
         "events:DeleteRule",
@@ -333,20 +344,38 @@ RESOURCE_NEEDS: dict[str, NeedsOf] = {
     "aws_api_gateway_usage_plan_key": lambda _, __: [Need(API_VERBS, _api("/usageplans/abc123/keys/k1"))],
 }
 DATA_NEEDS: dict[str, NeedsOf] = {
-    "aws_sqs_queue": lambda _, b: [Need(SQS_LOOKUP, _arn("sqs", b["name"]))],
     "aws_api_gateway_resource": lambda _, __: [
         Need(frozenset({"apigateway:GET"}), _api(f"/restapis/{API_ID}/resources"))
     ],
 }
 
 
+def _deployments() -> dict[str, ProducerDeployment | ConsumerDeployment]:
+    """Every example, plus a function and a queue of another account (their delivery roles)."""
+    found = examples()
+    lam, sqs = found["consumer-lambda"], found["consumer-sqs"]
+    assert isinstance(lam, ConsumerDeployment)
+    assert isinstance(sqs, ConsumerDeployment)
+    other = f"arn:aws:lambda:{REGION}:444455556666:function:f"
+    found["consumer-lambda-cross-account"] = lam.model_copy(
+        update={"subscription_id": "sub-00000000000000f1", "consumer": LambdaConsumer(connection_string=other)}
+    )
+    found["consumer-sqs-cross-account"] = sqs.model_copy(
+        update={
+            "subscription_id": "sub-00000000000000f2",
+            "consumer": SqsConsumer(connection_string=f"arn:aws:sqs:{REGION}:444455556666:q"),
+        }
+    )
+    return found
+
+
 @pytest.fixture(scope="module")
 def component_stacks() -> dict[str, dict[str, Any]]:
-    """Every example deployment's component stack, synthesized once."""
+    """Every deployment of ``_deployments``' component stack, synthesized once."""
     app = cdktf.Testing.app()
     return {
         name: json.loads(cdktf.Testing.synth(build_component_stack(app, deployment, RUNTIME)))
-        for name, deployment in examples().items()
+        for name, deployment in _deployments().items()
     }
 
 
@@ -391,7 +420,75 @@ def test_the_generator_cannot_touch_core_roles_or_queues(generator_policy: list[
     for action in sorted(changes):
         assert not allows(generator_policy, action, f"arn:aws:iam::{ACCOUNT}:role/{NAMES.generator_role}")
         assert not allows(generator_policy, action, f"arn:aws:iam::{ACCOUNT}:role/{NAMES.portal_role}")
-    assert allows(generator_policy, "iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/dev-pipe-orders-v1")
+    assert allows(generator_policy, "iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/dev-eb-pipe-orders-v1")
     for action in ("sqs:DeleteQueue", "sqs:SetQueueAttributes"):
         assert not allows(generator_policy, action, _arn("sqs", NAMES.generator_queue))
         assert not allows(generator_policy, action, _arn("sqs", NAMES.generator_dead_letter_queue))
+
+
+# --- the generator's rights stop at the broker's own names, and at the boundary ---------------------
+
+
+def test_the_generator_creates_roles_and_queues_only_under_the_broker_prefixes(
+    generator_policy: list[Statement],
+) -> None:
+    # another team's dev-* roles and queues are out of reach
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRole", "iam:PassRole"):
+        assert not allows(generator_policy, action, f"arn:aws:iam::{ACCOUNT}:role/dev-payments-admin")
+        assert allows(generator_policy, action, f"arn:aws:iam::{ACCOUNT}:role/dev-eb-sub-0000000000000001-delivery")
+    for action in ("sqs:CreateQueue", "sqs:DeleteQueue"):
+        assert not allows(generator_policy, action, _arn("sqs", "dev-payments-orders"))
+        assert allows(generator_policy, action, _arn("sqs", "dev-producer-orders-v1"))
+        assert allows(generator_policy, action, _arn("sqs", "dev-sub-0000000000000001-dlq"))
+
+
+def test_every_role_the_generator_creates_must_carry_the_boundary(
+    generator_policy: list[Statement], component_stacks: dict[str, dict[str, Any]]
+) -> None:
+    boundary = CoreArns(NAMES).component_boundary
+    granting = {"iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"}
+    for statement in generator_policy:
+        if statement["Effect"] == "Allow" and granting & set(_listed(statement["Action"])):
+            assert statement["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": boundary}}
+    # and removing it, or attaching managed policies, is denied outright
+    for action in ("iam:DeleteRolePermissionsBoundary", "iam:AttachRolePolicy"):
+        assert not allows(generator_policy, action, f"arn:aws:iam::{ACCOUNT}:role/dev-eb-pipe-orders-v1")
+    roles = [body for stack in component_stacks.values() for body in stack["resource"].get("aws_iam_role", {}).values()]
+    assert len(roles) == 5  # HTTPS target, pipe, publisher, two delivery roles
+    for role in roles:
+        assert role["name"].startswith(NAMES.component_role_prefix)
+        assert role["permissions_boundary"] == boundary
+
+
+def test_consumer_functions_are_reachable_only_when_tagged_for_the_broker(generator_policy: list[Statement]) -> None:
+    statements = [s for s in generator_policy if "lambda:AddPermission" in _listed(s["Action"])]
+    assert [s["Condition"] for s in statements] == [{"StringEquals": {"aws:ResourceTag/event-broker": "dev"}}]
+
+
+def _resolve(reader: StackReader, value: str) -> str:
+    """The ARN a component policy's resource names (references resolved to the named resource's ARN)."""
+    if not value.startswith("${"):
+        return value
+    body = reader.target(value)
+    if "aws_sqs_queue." in value:
+        return _arn("sqs", body["name"])
+    assert "aws_cloudwatch_event_api_destination." in value, value
+    return _arn("events", f"api-destination/{body['name']}")
+
+
+def test_every_component_role_stays_within_the_boundary(component_stacks: dict[str, dict[str, Any]]) -> None:
+    boundary = component_boundary_statements(CoreArns(NAMES), API_ID)
+    outside = []
+    for name, stack in component_stacks.items():
+        reader = StackReader(stack)
+        for body in stack["resource"].get("aws_iam_role_policy", {}).values():
+            for statement in json.loads(body["policy"])["Statement"]:
+                for action in _listed(statement["Action"]):
+                    for resource in _listed(statement["Resource"]):
+                        arn = _resolve(reader, resource)
+                        if not allows(boundary, action, arn):
+                            outside.append(f"{name}: {action} on {arn}")
+    assert outside == []
+    assert not allows(boundary, "iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/x")
+    assert not allows(boundary, "sqs:SendMessage", "arn:aws:sqs:us-east-1:444455556666:q")
+    assert not allows(boundary, "execute-api:Invoke", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:other-api/dev/POST/x/1")

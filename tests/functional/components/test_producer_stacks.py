@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from cdktf_stacks.components import post_apply_hints
+from cdktf_stacks.embedded import SERVICES
 from tests.functional.components.conftest import (
     ACCOUNT,
     LOCAL_ENDPOINT,
@@ -417,9 +418,9 @@ def test_a_producer_credential_publishes_its_own_event_version_and_no_other(
 def test_local_mode_points_provider_and_backend_at_moto(synthesized: dict[str, Synthesized]) -> None:
     stack = synthesized["local-producer-https"].json
     (provider,) = stack["provider"]["aws"]
-    assert provider["endpoints"] == [
-        dict.fromkeys(("apigateway", "events", "iam", "lambda", "pipes", "sqs", "sts"), LOCAL_ENDPOINT)
-    ]
+    # one list of services for every local stack (cdktf_stacks.embedded), those of the component stacks among them
+    assert provider["endpoints"] == [dict.fromkeys(SERVICES, LOCAL_ENDPOINT)]
+    assert {"apigateway", "events", "iam", "lambda", "pipes", "sqs", "sts"} <= set(SERVICES)
     assert provider["skip_credentials_validation"] is True
     assert provider["skip_requesting_account_id"] is True
     assert provider["skip_metadata_api_check"] == "true"

@@ -372,7 +372,7 @@ def test_generator_role_permissions(core: Core) -> None:
         ),
         "Catalog": (
             "Allow",
-            frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}),
+            frozenset({"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}),
             frozenset({TABLE_ARN}),
         ),
         "UseBrokerKey": ("Allow", frozenset({"kms:Decrypt", "kms:GenerateDataKey"}), frozenset({kms_key_arn(core)})),

@@ -22,6 +22,7 @@ from typing import Any
 
 from broker_contract.config import RuntimeConfig
 from local_mode.aws import AwsClients, aws_environment
+from local_mode.embedded_aws import command as embedded_aws_command
 from local_mode.processes import (
     ManagedProcess,
     StartupError,
@@ -155,7 +156,7 @@ class LocalBroker:
         env = self._base_env()
         # ARNs moto makes carry the account of the environment config
         env["MOTO_ACCOUNT_ID"] = self.settings.account_id
-        command = [self.settings.bin("moto_server"), "-H", self.settings.host, "-p", str(self.settings.moto_port)]
+        command = embedded_aws_command(self.settings.python, self.settings.host, self.settings.moto_port)
         managed = self.supervisor.start("moto", command, env)
         self.processes["moto"] = managed
         wait_until(answers_http(f"{self.moto_url}/moto-api/"), self.settings.startup_timeout, "moto_server", managed)

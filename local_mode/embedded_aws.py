@@ -56,6 +56,13 @@ DYNAMODB_LOCK = threading.RLock()
 
 _patched = False
 
+#: the ``Queue`` properties that walk every message of the queue
+_QUEUE_COUNTS = (
+    "approximate_number_of_messages",
+    "approximate_number_of_messages_not_visible",
+    "approximate_number_of_messages_delayed",
+)
+
 
 class MotoChanged(RuntimeError):
     """The installed moto no longer has the internals the patches replace; update this module with moto."""
@@ -137,6 +144,19 @@ def _restore(images: Sequence[_BeforeImage]) -> None:
             items[image.hash_value][image.range_value] = image.item
 
 
+#: set while moto's SendMessage runs in this thread (see ``_counted_unless_sending``)
+_sending = threading.local()
+
+
+def _counted_unless_sending(count: property) -> property:
+    """A queue's message count, except 0 while SendMessage reads ``Queue.attributes`` only for one flag."""
+
+    def value(queue: Any) -> Any:
+        return 0 if getattr(_sending, "active", False) else count.fget(queue)  # type: ignore[misc]
+
+    return property(value, doc=count.__doc__)
+
+
 def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
     """``BaseModel.__new__`` without the registration in ``instances_tracked`` (which nothing ever frees)."""
     return object.__new__(cls)
@@ -159,6 +179,7 @@ def patch_moto() -> None:
     from moto.dynamodb.models.dynamo_type import DynamoType, Item  # noqa: PLC0415
     from moto.dynamodb.models.table import Table  # noqa: PLC0415
     from moto.dynamodb.responses import DynamoHandler  # noqa: PLC0415
+    from moto.sqs.models import Queue, SQSBackend  # noqa: PLC0415
 
     if getattr(backend_module, "copy", None) is not copy:
         raise MotoChanged(
@@ -179,6 +200,16 @@ def patch_moto() -> None:
                 _restore(images)
                 raise
 
+    moto_send_message = SQSBackend.send_message
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        outer = getattr(_sending, "active", False)
+        _sending.active = True
+        try:
+            return moto_send_message(self, *args, **kwargs)
+        finally:
+            _sending.active = outer
+
     moto_call_action = DynamoHandler.call_action
 
     def call_action(self: Any) -> Any:
@@ -189,6 +220,9 @@ def patch_moto() -> None:
     _replace(backend_module.DynamoDBBackend, "transact_write_items", transact_write_items)
     _replace(Item, "__new__", staticmethod(_untracked_new))
     _replace(DynamoHandler, "call_action", call_action)
+    _replace(SQSBackend, "send_message", send_message)
+    for count in _QUEUE_COUNTS:
+        _replace(Queue, count, _counted_unless_sending(getattr(Queue, count)))
     _patched = True
 
 

@@ -293,3 +293,23 @@ def test_memory_does_not_grow_per_transaction(server: Server) -> None:
     # plain moto keeps a copy of the whole table per transaction (it grows by ~135 MiB here); allocator
     # steps of a MiB or two remain, so the bound is one copy of the table's values for all 40 transactions
     assert grown < items * size, f"grew {grown / 2**20:.1f} MiB in 40 transactions"
+
+
+def test_queue_counts_stay_exact_though_sending_skips_them(server: Server) -> None:
+    """SendMessage no longer counts the queue's messages; GetQueueAttributes still does, exactly."""
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+    sqs = session.client("sqs", endpoint_url=server.url)
+    queue_url = sqs.create_queue(QueueName="counted")["QueueUrl"]
+    for number in range(5):
+        sqs.send_message(QueueUrl=queue_url, MessageBody=f"visible {number}")
+    sqs.send_message(QueueUrl=queue_url, MessageBody="delayed", DelaySeconds=600)
+    received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=2, VisibilityTimeout=600)
+    assert len(received["Messages"]) == 2
+
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    counts = {name: attributes[name] for name in attributes if name.startswith("ApproximateNumberOfMessages")}
+    assert counts == {
+        "ApproximateNumberOfMessages": "3",
+        "ApproximateNumberOfMessagesNotVisible": "2",
+        "ApproximateNumberOfMessagesDelayed": "1",
+    }

@@ -1,7 +1,7 @@
 """The embedded AWS of local mode: moto's own server, with DynamoDB transactions made cheap and atomic.
 
 ``python -m local_mode.embedded_aws -H 127.0.0.1 -p 4566`` takes the arguments of ``moto_server`` and runs
-moto's own entry point (``moto.server.main``) after three narrow patches, applied in this process only. The
+moto's own entry point (``moto.server.main``) after four narrow patches, applied in this process only. The
 catalog is one DynamoDB table and every portal write is a ``TransactWriteItems``; plain moto 5.2.5 cannot
 hold a catalog of real size under it:
 
@@ -17,6 +17,10 @@ hold a catalog of real size under it:
    backend takes no lock: the snapshot iterates a table other requests are writing (an exception, a 500),
    and a failed transaction puts back a table copied before writes other requests made and acknowledged
    meanwhile (they are lost).
+4. **Queue depth.** ``SQSBackend.send_message`` (``moto/sqs/models.py``) builds the queue's whole attribute
+   map, which counts every message in the queue, to read one flag. Each deployment file the portal writes
+   is announced to the generator queue by such a send (an S3 notification), so while the queue backs up
+   every portal write slows down with it.
 
 The patches:
 
@@ -27,7 +31,9 @@ The patches:
   dashboard, which local mode does not use);
 * every DynamoDB request runs under one lock, so each request, a transaction included, is atomic against
   the others. moto's DynamoDB is in-memory Python work that the GIL serializes anyway: the lock adds
-  no waiting that was not there, it only removes the interleavings.
+  no waiting that was not there, it only removes the interleavings;
+* while ``send_message`` runs, the queue's three message counts answer 0 (``send_message`` discards them);
+  ``GetQueueAttributes`` still counts exactly.
 
 Why patch rather than something else: moto's tracker has no fix or setting for this (searched: the
 transaction snapshot dates from the feature's introduction, getmoto/moto#2879); DynamoDB Local would mean a
@@ -170,7 +176,7 @@ def _replace(owner: object, name: str, value: Any) -> None:
 
 
 def patch_moto() -> None:
-    """Apply the three patches described in the module docstring (idempotent)."""
+    """Apply the four patches described in the module docstring (idempotent)."""
     global _patched  # noqa: PLW0603  (one process-wide switch: patching twice would wrap twice)
     if _patched:
         return

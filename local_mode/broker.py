@@ -25,6 +25,7 @@ from generator.runner import TerraformRunner, find_terraform
 from generator.terraform_setup import TerraformSetup, prepare
 from local_mode.aws import aws_environment
 from local_mode.core import CoreApplied, apply_core
+from local_mode.embedded_aws import command as embedded_aws_command
 from local_mode.processes import (
     ManagedProcess,
     StartupError,
@@ -183,7 +184,7 @@ class LocalBroker:
         env["MOTO_ACCOUNT_ID"] = self.settings.account_id
         # the core stacks attach AWS managed policies (API Gateway's CloudWatch role), which moto loads on request
         env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
-        command = [self.settings.bin("moto_server"), "-H", self.settings.host, "-p", str(self.settings.moto_port)]
+        command = embedded_aws_command(self.settings.python, self.settings.host, self.settings.moto_port)
         managed = self.supervisor.start("moto", command, env)
         self.processes["moto"] = managed
         wait_until(answers_http(f"{self.moto_url}/moto-api/"), self.settings.startup_timeout, "moto_server", managed)

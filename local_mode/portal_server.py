@@ -19,6 +19,8 @@ from chalice.config import Config
 from chalice.local import create_local_server
 
 PORTAL_DIR = Path(__file__).resolve().parent.parent / "portal_chalice"
+#: werkzeug's (and so moto_server's) listen backlog; Chalice's server keeps socketserver's 5
+LISTEN_BACKLOG = 128
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         chalice_stage=args.stage, app_name=app.app_name, project_dir=str(PORTAL_DIR), chalice_app=app
     )
     server = create_local_server(app, config, args.host, args.port)
+    # With a backlog of 5, concurrent clients get "connection reset by peer": while request threads hold the
+    # GIL the accepting thread falls behind and the kernel's accept queue overflows. listen() again resizes it.
+    server.server.socket.listen(LISTEN_BACKLOG)
     print(f"Serving on http://{args.host}:{args.port}", flush=True)
     server.serve_forever()
     return 0

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import airspeed
-from jsonpath_ng import parse as parse_jsonpath
 from jsonpath_ng.exceptions import JSONPathError
+from jsonpath_ng.parser import parse as parse_jsonpath
 
 _NAMED_CONTROLS = {"\b": "b", "\n": "n", "\t": "t", "\f": "f", "\r": "r"}
 
@@ -128,25 +128,25 @@ class ApiGatewayInput:
 class ApiGatewayUtil:
     """``$util``: API Gateway's helper functions."""
 
-    def escapeJavaScript(self, value: Any) -> str | None:  # noqa: N802  (API Gateway's name)
+    def escapeJavaScript(self, value: Any) -> str | None:
         return None if value is None else escape_javascript(velocity_text(value))
 
-    def parseJson(self, text: str) -> Any:  # noqa: N802
+    def parseJson(self, text: str) -> Any:
         try:
             return json.loads(text)
         except (TypeError, json.JSONDecodeError) as error:
             raise VtlError(f"$util.parseJson: not JSON: {error}") from error
 
-    def urlEncode(self, text: str) -> str:  # noqa: N802
+    def urlEncode(self, text: str) -> str:
         return urllib.parse.quote_plus(velocity_text(text))
 
-    def urlDecode(self, text: str) -> str:  # noqa: N802
+    def urlDecode(self, text: str) -> str:
         return urllib.parse.unquote_plus(velocity_text(text))
 
-    def base64Encode(self, text: str) -> str:  # noqa: N802
+    def base64Encode(self, text: str) -> str:
         return base64.b64encode(velocity_text(text).encode()).decode()
 
-    def base64Decode(self, text: str) -> str:  # noqa: N802
+    def base64Decode(self, text: str) -> str:
         return base64.b64decode(velocity_text(text)).decode(errors="replace")
 
 

@@ -518,7 +518,8 @@ class LocalGateway:
     """The producers' REST API on ``http://<host>:<port>``: ``POST <url>/<stage>/<path>`` as API Gateway would.
 
     Reads the API from the embedded AWS at ``moto_url`` on every request (see the module docstring).
-    ``port=0`` picks a free port; :attr:`url` tells which once started.
+    ``port=0`` picks a free port; :attr:`url` tells which once started. Setting :attr:`executor` before
+    :meth:`start` serves through other clients (tests give it in-process moto clients).
     """
 
     def __init__(self, moto_url: str, region: str, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -526,6 +527,7 @@ class LocalGateway:
         self.region = region
         self.host = host
         self.port = port
+        self.executor: RestApiExecutor | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -537,10 +539,11 @@ class LocalGateway:
         """Listen and serve in a background thread; returns once the port is bound."""
         if self._server is not None:
             return
-        clients = AwsClients(self.moto_url, self.region)
-        # built here, on one thread: creating boto3 clients is not thread-safe, using them is
-        executor = RestApiExecutor(clients.client("apigateway"), clients.client("events"), self.region)
-        server = ThreadingHTTPServer((self.host, self.port), _handler_class(executor))
+        if self.executor is None:
+            clients = AwsClients(self.moto_url, self.region)
+            # built here, on one thread: creating boto3 clients is not thread-safe, using them is
+            self.executor = RestApiExecutor(clients.client("apigateway"), clients.client("events"), self.region)
+        server = ThreadingHTTPServer((self.host, self.port), _handler_class(self.executor))
         server.daemon_threads = True
         self.port = server.server_address[1]
         self._server = server

@@ -24,6 +24,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -175,17 +176,27 @@ class PipePump:
     """Runs every SQS-to-event-bus pipe of the embedded AWS at ``moto_url`` in one background thread.
 
     ``refresh_seconds``: how often the list of pipes is read again; ``idle_seconds``: the pause after a round
-    in which no queue had a message.
+    in which no queue had a message. ``client_factory(service)`` builds the boto3 clients (default: clients of
+    ``moto_url`` with throw-away credentials); each is built once, before the thread starts.
     """
 
-    def __init__(self, moto_url: str, region: str, *, refresh_seconds: float = 2.0, idle_seconds: float = 0.2) -> None:
+    def __init__(
+        self,
+        moto_url: str,
+        region: str,
+        *,
+        refresh_seconds: float = 2.0,
+        idle_seconds: float = 0.2,
+        client_factory: Callable[[str], Any] | None = None,
+    ) -> None:
         self.moto_url = moto_url
         self.region = region
         self.refresh_seconds = refresh_seconds
         self.idle_seconds = idle_seconds
+        self._client_factory = client_factory or AwsClients(moto_url, region).client
+        self._clients: dict[str, Any] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._clients: AwsClients | None = None
         self._pipes: list[Pipe] = []
         self._queue_urls: dict[str, str] = {}
         self._skipped: set[str] = set()
@@ -195,9 +206,7 @@ class PipePump:
         """Start pumping in a daemon thread."""
         if self._thread is not None:
             return
-        self._clients = AwsClients(self.moto_url, self.region)
-        for service in ("pipes", "sqs", "events"):  # built on this thread: creating clients is not thread-safe
-            self._clients.client(service)
+        self._build_clients()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="local-pipe-pump", daemon=True)
         self._thread.start()
@@ -209,16 +218,21 @@ class PipePump:
             self._thread.join(timeout=10)
         self._thread = None
 
+    def _build_clients(self) -> None:
+        # on the caller's thread, before the pump's: creating boto3 clients is not thread-safe, using them is
+        for service in ("pipes", "sqs", "events"):
+            if service not in self._clients:
+                self._clients[service] = self._client_factory(service)
+
     def _client(self, service: str) -> Any:
-        assert self._clients is not None  # set by start()
-        return self._clients.client(service)
+        return self._clients[service]
 
     def _run(self) -> None:
         while not self._stop.is_set():
             delivered = 0
             try:
                 if time.monotonic() - self._refreshed_at >= self.refresh_seconds:
-                    self._refresh()
+                    self.refresh()
                 for pipe in self._pipes:
                     delivered += self.pump(pipe)
             except (ClientError, BotoCoreError):
@@ -226,7 +240,14 @@ class PipePump:
             if not delivered:
                 self._stop.wait(self.idle_seconds)
 
-    def _refresh(self) -> None:
+    @property
+    def pipes(self) -> list[Pipe]:
+        """The pipes pumped since the last refresh."""
+        return list(self._pipes)
+
+    def refresh(self) -> None:
+        """Read the pipes again from the embedded AWS (the thread does it every ``refresh_seconds``)."""
+        self._build_clients()
         pipes_client = self._client("pipes")
         found: list[Pipe] = []
         token: str | None = None
@@ -260,6 +281,7 @@ class PipePump:
 
     def pump(self, pipe: Pipe) -> int:
         """Move one batch of ``pipe``'s source queue to its bus; how many messages were delivered."""
+        self._build_clients()
         sqs = self._client("sqs")
         try:
             queue_url = self._queue_url(pipe.source_arn)

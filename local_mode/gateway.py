@@ -299,23 +299,26 @@ class RestApiExecutor:
 
     def _route(self, staged: list[tuple[str, dict[str, Any]]], stage: str, method: str, path: str) -> Route | None:
         for api_id, stage_info in staged:
+            candidates = []
             for resource in self.view.resources(api_id):
                 params = match_path(resource["path"], path)
-                if params is None:
-                    continue
                 methods = resource.get("resourceMethods") or {}
                 http_method = method if method in methods else "ANY" if "ANY" in methods else None
-                if http_method is None:
-                    continue
-                return Route(
-                    api_id=api_id,
-                    stage=stage,
-                    resource_id=resource["id"],
-                    resource_path=resource["path"],
-                    path_parameters=params,
-                    method=self.view.method(api_id, resource["id"], http_method),
-                    stage_variables=dict(stage_info.get("variables") or {}),
-                )
+                if params is not None and http_method is not None:
+                    candidates.append((len(params), resource, params, http_method))
+            if not candidates:
+                continue
+            # as in API Gateway, a literal segment wins over a {parameter}
+            _, resource, params, http_method = min(candidates, key=lambda candidate: candidate[0])
+            return Route(
+                api_id=api_id,
+                stage=stage,
+                resource_id=resource["id"],
+                resource_path=resource["path"],
+                path_parameters=params,
+                method=self.view.method(api_id, resource["id"], http_method),
+                stage_variables=dict(stage_info.get("variables") or {}),
+            )
         return None
 
     def _authorize(self, route: Route, request: Request, context: dict[str, Any]) -> Reply | None:
@@ -386,7 +389,7 @@ class RestApiExecutor:
         status, answer = self._call(integration, rendered)
         if status is None:
             return self.gateway_error(route.api_id, "API_CONFIGURATION_ERROR", context)
-        return self._respond(route, integration, status, answer, context)
+        return self._respond(route, integration, status, answer, context, params=params)
 
     def _call(self, integration: Mapping[str, Any], rendered: str) -> tuple[int | None, str]:
         kind, uri = integration.get("type"), integration.get("uri", "")
@@ -427,6 +430,8 @@ class RestApiExecutor:
         status: int,
         answer: str,
         context: dict[str, Any],
+        *,
+        params: Mapping[str, Mapping[str, str]],
     ) -> Reply:
         http_method = route.method["httpMethod"]
         selected = select_integration_response(integration.get("integrationResponses") or {}, status)
@@ -440,7 +445,10 @@ class RestApiExecutor:
         body, reply_status = answer, int(response["statusCode"])
         if template is not None:
             try:
-                rendered = render(template, answer, context=context, stage_variables=route.stage_variables)
+                # ``$input`` is the integration's answer; its params are still the method request's
+                rendered = render(
+                    template, answer, context=context, params=params, stage_variables=route.stage_variables
+                )
             except VtlError:
                 log.exception("response template of %s %s failed", http_method, route.resource_path)
                 return self.gateway_error(route.api_id, "API_CONFIGURATION_ERROR", context)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 from jsonpath_ng.exceptions import JSONPathError
 from jsonpath_ng.parser import parse as parse_jsonpath
 
@@ -230,15 +230,17 @@ class PipePump:
     def _run(self) -> None:
         while not self._stop.is_set():
             delivered = 0
+            pause = self.idle_seconds
             try:
                 if time.monotonic() - self._refreshed_at >= self.refresh_seconds:
                     self.refresh()
                 for pipe in self._pipes:
                     delivered += self.pump(pipe)
-            except (ClientError, BotoCoreError):
-                log.exception("pipe pump round failed; trying again")
+            except Exception:  # the pump must outlive a bad pipe or an unreachable moto: log, wait, go on
+                log.exception("pipe pump round failed; trying again in %.0f s", self.refresh_seconds)
+                pause = self.refresh_seconds
             if not delivered:
-                self._stop.wait(self.idle_seconds)
+                self._stop.wait(pause)
 
     @property
     def pipes(self) -> list[Pipe]:

@@ -242,3 +242,23 @@ def test_path_templates_and_selection_patterns() -> None:
         "500",
         "200",
     ]
+
+
+def test_a_literal_segment_wins_over_a_path_parameter_and_parameters_reach_templates(aws: Aws) -> None:
+    apigateway = aws.apigateway
+    api_id = apigateway.create_rest_api(name="mock")["id"]
+    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    parent = apigateway.create_resource(restApiId=api_id, parentId=root, pathPart="orders")["id"]
+    for part, template in (("{id}", '{"order": "$input.params(\'id\')"}'), ("new", '{"order": "a new one"}')):
+        resource = apigateway.create_resource(restApiId=api_id, parentId=parent, pathPart=part)["id"]
+        common = {"restApiId": api_id, "resourceId": resource, "httpMethod": "GET"}
+        apigateway.put_method(**common, authorizationType="NONE")
+        apigateway.put_integration(**common, type="MOCK", requestTemplates={"application/json": '{"statusCode": 200}'})
+        apigateway.put_method_response(**common, statusCode="200")
+        apigateway.put_integration_response(
+            **common, statusCode="200", responseTemplates={"application/json": template}
+        )
+    apigateway.create_deployment(restApiId=api_id, stageName="v1")
+    executor = RestApiExecutor(aws.apigateway, aws.events, REGION)
+    answers = [json.loads(executor.handle(Request("GET", f"/v1/orders/{p}", {}, "")).body) for p in ("new", "o-7")]
+    assert answers == [{"order": "a new one"}, {"order": "o-7"}]

@@ -4,8 +4,9 @@ moto stores API Gateway's configuration but does not execute AWS-service integra
 ``<url>/<stage>/<path>`` itself, reading everything from the embedded AWS on each request, never from what
 our code knows the stacks contain:
 
-1. the resource whose path matches (``get_resources``; ``{name}`` segments match one segment) on a REST API
-   having that stage, and its method (``get_method``; ``ANY`` as a fallback); none: 403
+1. the resource whose path matches (``get_resources``; ``{name}`` segments match one segment, a literal segment
+   wins) on a REST API having that stage (the one named by an ``x-apigw-api-id`` header, else the first found:
+   local mode has one), and its method (``get_method``; ``ANY`` as a fallback); none: 403
    ``Missing Authentication Token``, as API Gateway answers;
 2. ``authorizationType`` ``AWS_IAM``: a SigV4 ``Authorization`` header must be present and complete.
    **Local mode does not verify signatures nor evaluate IAM policies**: any well-formed signature passes;

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from local_mode.vtl import Rendered, escape_javascript, render_document
 from modules.producers.https import SERVER_ERROR_TEMPLATE
 from tests.functional.components.conftest import Synthesized, one, resources_of
-from local_mode.vtl import Rendered, escape_javascript, render_document
 
 pytestmark = pytest.mark.xdist_group("components")
 

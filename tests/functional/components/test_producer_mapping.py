@@ -1,4 +1,4 @@
-"""The HTTPS producer's mapping templates evaluated as API Gateway would (see ``vtl.py``).
+"""The HTTPS producer's mapping templates rendered as API Gateway would, by local mode's Velocity renderer.
 
 The request template must turn ANY valid envelope into valid PutEvents JSON whose ``Detail`` is the
 body; the response templates must answer the event id, or a clear error with the right status.
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from local_mode.vtl import Rendered, escape_javascript, render_document
 from modules.producers.https import SERVER_ERROR_TEMPLATE
 from tests.functional.components.conftest import Synthesized, one, resources_of
-from tests.functional.components.vtl import Result, VtlError, escape_javascript, evaluate
 
 pytestmark = pytest.mark.xdist_group("components")
 
@@ -42,7 +42,7 @@ def response_template(synthesized: dict[str, Synthesized], selection_pattern: st
 
 def put_events_entry(template: str, body: Any) -> dict[str, Any]:
     """The single PutEvents entry the template sends for ``body``; fails unless the result is valid JSON."""
-    rendered = evaluate(template, body)
+    rendered = render_document(template, body)
     assert rendered.overrides == {}
     request = json.loads(rendered.body)
     (entry,) = request["Entries"]
@@ -50,7 +50,7 @@ def put_events_entry(template: str, body: Any) -> dict[str, Any]:
     return entry
 
 
-# -- the evaluator itself ------------------------------------------------------------------------------
+# -- the renderer itself --------------------------------------------------------------------------------
 
 
 def test_escape_javascript_is_commons_lang() -> None:
@@ -62,17 +62,19 @@ def test_escape_javascript_is_commons_lang() -> None:
 
 
 def test_without_the_replace_all_a_single_quote_breaks_the_json() -> None:
-    """Why the template needs ``.replaceAll``: proves the evaluator would catch its absence."""
+    """Why the template needs ``.replaceAll``: proves the renderer would catch its absence."""
     naive = '{"Detail": "$util.escapeJavaScript($input.json(\'$\'))"}'
     with pytest.raises(json.JSONDecodeError):
-        json.loads(evaluate(naive, envelope({"note": "it's"})).body)
+        json.loads(render_document(naive, envelope({"note": "it's"})).body)
 
 
-def test_the_evaluator_refuses_what_it_does_not_model() -> None:
-    with pytest.raises(VtlError):
-        evaluate("#foreach($x in $input.path('$.a'))$x#end", {"a": [1]})
-    with pytest.raises(VtlError):
-        evaluate("$util.base64Encode($input.body)", {})
+def test_the_renderer_is_a_whole_velocity_engine_with_api_gateway_variables() -> None:
+    template = (
+        "#foreach($item in $input.path('$.items'))$item.name#if($foreach.hasNext),#end#end"
+        " $util.base64Encode($input.path('$.items[1].name')) $context.requestId"
+    )
+    rendered = render_document(template, {"items": [{"name": "a"}, {"name": "b"}]}, context={"requestId": "r-1"})
+    assert rendered == Rendered("a,b Yg== r-1", {})
 
 
 # -- request template ----------------------------------------------------------------------------------
@@ -157,8 +159,8 @@ def test_detail_round_trips_random_nested_documents(synthesized: dict[str, Synth
 # -- response templates --------------------------------------------------------------------------------
 
 
-def respond(synthesized: dict[str, Synthesized], selection_pattern: str | None, reply: dict[str, Any]) -> Result:
-    return evaluate(response_template(synthesized, selection_pattern), reply)
+def respond(synthesized: dict[str, Synthesized], selection_pattern: str | None, reply: dict[str, Any]) -> Rendered:
+    return render_document(response_template(synthesized, selection_pattern), reply)
 
 
 def test_an_accepted_event_answers_its_event_id(synthesized: dict[str, Synthesized]) -> None:
@@ -231,5 +233,5 @@ def test_a_400_from_the_bus_blames_the_producer_only_for_an_invalid_event(
 
 def test_any_other_bus_error_is_the_broker_s(synthesized: dict[str, Synthesized]) -> None:
     result = respond(synthesized, SERVER_ERROR_PATTERN, {"message": "Service Unavailable"})
-    assert result == Result(SERVER_ERROR_TEMPLATE, {})
+    assert result == Rendered(SERVER_ERROR_TEMPLATE, {})
     assert json.loads(result.body) == {"error": "the event bus is not available, retry later"}

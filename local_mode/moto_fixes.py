@@ -1,0 +1,175 @@
+"""Narrow patches to the installed moto where it answers differently from AWS and Terraform stalls or fails.
+
+The local launcher calls :func:`apply` in the moto_server process before moto's server ``main``; the tests call
+it before ``mock_aws``. Each patch is one small function naming the AWS behaviour it restores (and the upstream
+moto issue, if any). Each first checks that the moto attribute it replaces still exists and has the shape it
+expects: after a moto upgrade a patch that no longer fits raises :class:`MotoFixError` (and
+``tests/functional/test_moto_fixes.py`` fails) instead of silently doing nothing. Drop a patch when the pinned
+moto behaves as AWS does without it (its test then passes without the patch).
+
+Why patches rather than a fork or a hand-written twin: moto is the embedded AWS and is kept upstream; the few
+behaviours below are each a handful of lines, and the rest of moto stays as released.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import inspect
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+#: set on moto's S3 model class once :func:`apply` ran, so a second call changes nothing
+_APPLIED_MARKER = "_broker_moto_fixes_applied"
+
+
+class MotoFixError(RuntimeError):
+    """The installed moto no longer has what a patch replaces: review the patch against the new moto."""
+
+
+def _require(owner: Any, name: str, parameters: tuple[str, ...] = ()) -> Any:
+    """``owner.name`` (a function or staticmethod taking ``parameters``, in order), or raise MotoFixError."""
+    if name not in vars(owner):
+        raise MotoFixError(f"moto changed: {owner.__module__}.{owner.__qualname__}.{name} is gone")
+    attribute = vars(owner)[name]
+    function = attribute.__func__ if isinstance(attribute, staticmethod | classmethod) else attribute
+    if parameters:
+        found = tuple(name for name in inspect.signature(function).parameters if name != "self")
+        if found[: len(parameters)] != parameters:
+            raise MotoFixError(
+                f"moto changed: {owner.__qualname__}.{name}{found} no longer takes {parameters}; review the patch"
+            )
+    return attribute
+
+
+# --- S3 PutBucketLogging: any policy grammar, not only {"Principal": {"Service": ...}} ---------------------------
+
+LOGGING_SERVICE_PRINCIPAL = "logging.s3.amazonaws.com"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _principal_includes_logging_service(principal: Any) -> bool:
+    """IAM principal grammar: ``"*"``, or a map whose ``AWS``/``Service`` value is a string or a list."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    if "*" in _as_list(principal.get("AWS", [])):
+        return True
+    return LOGGING_SERVICE_PRINCIPAL in _as_list(principal.get("Service", []))
+
+
+def logging_target_policy_grants(target_bucket: Any, target_prefix: str | None) -> bool:
+    """Whether the target bucket's policy lets the S3 logging service put objects (for PutBucketLogging).
+
+    Restores: AWS accepts a target bucket whose policy uses any valid IAM grammar. moto 5.2.5's check reads
+    ``stmt["Principal"]["Service"]`` and answers 500 (AttributeError: 'str' object has no attribute 'get') when
+    a statement has ``"Principal": "*"`` (e.g. the usual DenyInsecureTransport statement); the AWS provider then
+    retries the 500 for minutes. Also reads ``Statement``, ``Action`` and ``Resource`` as a string or a list,
+    and an ``Action`` wildcard (``s3:*``, ``s3:Put*``). No upstream issue found.
+    """
+    policy = target_bucket.policy
+    if not policy:
+        return False
+    document = json.loads(policy.decode() if isinstance(policy, bytes) else policy)
+    bucket_arn = f"arn:{target_bucket.partition}:s3:::{target_bucket.name}"
+    accepted_resources = {f"{bucket_arn}/{target_prefix or ''}*", f"{bucket_arn}/*", bucket_arn}
+    for statement in _as_list(document.get("Statement", [])):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        if not _principal_includes_logging_service(statement.get("Principal")):
+            continue
+        actions = [str(action).lower() for action in _as_list(statement.get("Action", []))]
+        if not any(fnmatch.fnmatchcase("s3:putobject", action) for action in actions):
+            continue
+        if not accepted_resources.intersection(_as_list(statement.get("Resource", []))):
+            continue
+        return True
+    return False
+
+
+def _patch_logging_policy_check() -> None:
+    from moto.s3.models import FakeBucket  # noqa: PLC0415  (moto loads only where the patches apply)
+
+    current = _require(FakeBucket, "_log_permissions_enabled_policy", ("target_bucket", "target_prefix"))
+    if not isinstance(current, staticmethod):
+        raise MotoFixError("moto changed: FakeBucket._log_permissions_enabled_policy is no longer a staticmethod")
+    FakeBucket._log_permissions_enabled_policy = staticmethod(logging_target_policy_grants)  # type: ignore[method-assign]
+
+
+# --- Bucket policies: a statement applies only when its Condition holds ------------------------------------------
+
+
+def _condition_is_unevaluable(statement: dict[str, Any]) -> bool:
+    """Whether the statement's Condition uses an operator moto ignores (it treats those as holding)."""
+    from moto.iam.policy_conditions import CONDITION_OPERATIONS  # noqa: PLC0415
+
+    condition = statement.get("Condition")
+    return isinstance(condition, dict) and any(operator not in CONDITION_OPERATIONS for operator in condition)
+
+
+def _patch_statement_conditions() -> None:
+    """Restores: a policy statement whose Condition does not hold does not apply (neither allows nor denies).
+
+    moto 5.2.5 evaluates only ``StringEquals`` and treats every other operator (``Bool``, ``IpAddress``, ...) as
+    holding, so the usual ``{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Condition": {"Bool":
+    {"aws:SecureTransport": "false"}}}`` denies every object request: HeadObject/GetObject/PutObject answer 403
+    (Terraform's S3 backend cannot read or write its state, a bucket notification's test object cannot be
+    written). On AWS the SDKs talk HTTPS, so that statement never applies to them. A Deny whose condition moto
+    cannot evaluate is therefore not applied; a statement whose evaluable condition fails is neutral, not a
+    denial (moto answered DENIED even for an Allow statement). No upstream issue found.
+    """
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult  # noqa: PLC0415
+    from moto.iam.policy_conditions import CONDITION_OPERATIONS  # noqa: PLC0415, F401  (guard: the operator table)
+
+    original = _require(
+        IAMPolicyStatement,
+        "is_action_permitted",
+        ("action", "resource", "principal", "incoming_condition_values"),
+    )
+    _require(IAMPolicyStatement, "_check_conditions", ("incoming_condition_values",))
+
+    def is_action_permitted(
+        self: Any,
+        action: str,
+        resource: str = "*",
+        principal: str | None = None,
+        incoming_condition_values: dict[str, str] | None = None,
+    ) -> Any:
+        result = original(self, action, resource, principal, incoming_condition_values)
+        statement = self._statement
+        if result != PermissionResult.DENIED or not isinstance(statement, dict) or not statement.get("Condition"):
+            return result
+        if not self._check_conditions(incoming_condition_values):
+            return PermissionResult.NEUTRAL
+        if statement.get("Effect") == "Deny" and _condition_is_unevaluable(statement):
+            return PermissionResult.NEUTRAL
+        return result
+
+    is_action_permitted.__doc__ = _patch_statement_conditions.__doc__
+    IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+
+
+#: every patch, in the order applied
+PATCHES: tuple[Callable[[], None], ...] = (_patch_logging_policy_check, _patch_statement_conditions)
+
+
+def apply() -> None:
+    """Apply every patch to the moto imported in this process; a second call does nothing.
+
+    Raises MotoFixError when the installed moto no longer has what a patch replaces.
+    """
+    from moto.s3.models import FakeBucket  # noqa: PLC0415
+
+    if getattr(FakeBucket, _APPLIED_MARKER, False):
+        return
+    for patch in PATCHES:
+        patch()
+        logger.debug("moto fix applied: %s", patch.__name__)
+    setattr(FakeBucket, _APPLIED_MARKER, True)

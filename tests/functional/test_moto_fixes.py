@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,6 +17,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from local_mode import moto_fixes
+from local_mode.processes import answers_http, free_port, wait_until
+from local_mode.terraform import PROVIDER_PATH, aws_provider_offline
 
 REGION = "eu-west-1"
 LOG_BUCKET = "access-log-target"
@@ -146,3 +151,139 @@ def test_an_unconditional_deny_still_denies(s3: Any) -> None:
         s3.put_object(Bucket=LOG_BUCKET, Key="k", Body=b"x")
 
     assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+# --- real terraform apply against a patched moto_server -----------------------------------------------------------
+
+#: where this project's machines keep the provider when no Terraform CLI configuration names a mirror
+WORKPLACE_PROVIDER_MIRROR = Path("/opt/tf-plugins")
+APPLY_TIMEOUT_SECONDS = 180  # the lifecycle alone takes 55 s by the provider's design (10 equal reads, 5 s apart)
+
+
+def offline_provider_mirror() -> Path | None:
+    """The root of a filesystem mirror holding hashicorp/aws, found as local mode finds it, or the workplace's."""
+    found = aws_provider_offline(os.environ, Path.home())
+    if found is not None:
+        return found.parents[2]  # <root>/registry.terraform.io/hashicorp/aws
+    if (WORKPLACE_PROVIDER_MIRROR / PROVIDER_PATH).is_dir():
+        return WORKPLACE_PROVIDER_MIRROR
+    return None
+
+
+def small_stack(endpoint: str) -> dict[str, Any]:
+    """A bucket with the core stacks' lifecycle, logging into a bucket whose policy has a Principal "*" statement."""
+    policy = {"Version": "2012-10-17", "Statement": [DENY_INSECURE_TRANSPORT, LOGGING_SERVICE_PUTS]}
+    return {
+        "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}},
+        "provider": {
+            "aws": {
+                "region": REGION,
+                "access_key": "test",
+                "secret_key": "test",
+                "skip_credentials_validation": True,
+                "skip_metadata_api_check": True,
+                "skip_requesting_account_id": True,
+                "s3_use_path_style": True,
+                "endpoints": [{"s3": endpoint, "sts": endpoint}],
+            }
+        },
+        "resource": {
+            "aws_s3_bucket": {"logs": {"bucket": LOG_BUCKET}, "source": {"bucket": SOURCE_BUCKET}},
+            "aws_s3_bucket_policy": {"logs": {"bucket": "${aws_s3_bucket.logs.id}", "policy": json.dumps(policy)}},
+            "aws_s3_bucket_lifecycle_configuration": {
+                "source": {
+                    "bucket": "${aws_s3_bucket.source.id}",
+                    "rule": [
+                        {
+                            "id": "abort-incomplete-uploads",
+                            "status": "Enabled",
+                            "filter": [{}],
+                            "abort_incomplete_multipart_upload": [{"days_after_initiation": 7}],
+                        },
+                        {
+                            "id": "expire-noncurrent-versions",
+                            "status": "Enabled",
+                            "filter": [{}],
+                            "noncurrent_version_expiration": [{"noncurrent_days": 30}],
+                        },
+                    ],
+                }
+            },
+            "aws_s3_bucket_logging": {
+                "source": {
+                    "bucket": "${aws_s3_bucket.source.id}",
+                    "target_bucket": "${aws_s3_bucket.logs.id}",
+                    "target_prefix": f"{SOURCE_BUCKET}/",
+                    "depends_on": ["aws_s3_bucket_policy.logs"],
+                }
+            },
+        },
+    }
+
+
+@pytest.fixture
+def patched_moto_server(tmp_path: Path) -> Iterator[str]:
+    """A moto_server started as local mode's launcher starts it (patches applied first), on a free port."""
+    port = free_port()
+    code = f"import local_mode.moto_fixes as f; f.apply(); from moto.server import main; main(['-p', '{port}'])"
+    log = (tmp_path / "moto.log").open("wb")
+    server = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(answers_http(f"http://127.0.0.1:{port}/moto-api/"), 30, "moto_server")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("moto-terraform")
+def test_terraform_applies_lifecycle_and_logging_against_patched_moto(patched_moto_server: str, tmp_path: Path) -> None:
+    terraform = shutil.which("terraform")
+    mirror = offline_provider_mirror()
+    if terraform is None:
+        pytest.skip("no terraform binary on the PATH")
+    if mirror is None:
+        pytest.skip("no offline copy of hashicorp/aws (Terraform CLI config, implied mirrors or /opt/tf-plugins)")
+    cli_config = tmp_path / "terraform.rc"
+    cli_config.write_text(
+        "provider_installation {\n"
+        f'  filesystem_mirror {{\n    path = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }}\n'
+        '  direct { exclude = ["registry.terraform.io/hashicorp/aws"] }\n'
+        "}\n"
+    )
+    workdir = tmp_path / "stack"
+    workdir.mkdir()
+    (workdir / "main.tf.json").write_text(json.dumps(small_stack(patched_moto_server)))
+    env = {
+        **os.environ,
+        "TF_CLI_CONFIG_FILE": str(cli_config),
+        "CHECKPOINT_DISABLE": "1",
+        "TF_IN_AUTOMATION": "1",
+        "HOME": str(tmp_path),
+    }
+
+    def terraform_run(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        command = [terraform, *args, "-input=false", "-no-color"]
+        return subprocess.run(
+            command, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+    init = terraform_run("init", timeout=120)
+    assert init.returncode == 0, init.stdout + init.stderr
+
+    applied = terraform_run("apply", "-auto-approve", "-lock=false", timeout=APPLY_TIMEOUT_SECONDS)
+
+    assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
+    assert "Apply complete! Resources: 5 added" in applied.stdout
+    s3 = boto3.client(
+        "s3", region_name=REGION, endpoint_url=patched_moto_server, aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    assert s3.get_bucket_logging(Bucket=SOURCE_BUCKET)["LoggingEnabled"]["TargetBucket"] == LOG_BUCKET
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=SOURCE_BUCKET)["Rules"]
+    assert sorted(rule["ID"] for rule in rules) == ["abort-incomplete-uploads", "expire-noncurrent-versions"]

@@ -156,8 +156,97 @@ def _patch_statement_conditions() -> None:
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
 
 
+# --- SQS GetQueueAttributes: RedrivePolicy as AWS writes it ---------------------------------------------------------
+
+
+def _patch_redrive_policy_json() -> None:
+    """Restores: GetQueueAttributes returns ``RedrivePolicy`` as compact JSON (``{"deadLetterTargetArn":"...",``
+    ``"maxReceiveCount":3}``), as AWS does.
+
+    moto 5.2.5 returns ``json.dumps`` with spaces; the AWS provider keeps that string in the state and compares it
+    with its normalized (compact) configuration, so every plan after apply shows the queue's ``redrive_policy``
+    as changed ("whitespace changes") and every apply rewrites it. No upstream issue found.
+    """
+    from moto.sqs.models import Queue  # noqa: PLC0415
+
+    original = _require(Queue, "attributes")
+    if not isinstance(original, property) or original.fget is None:
+        raise MotoFixError("moto changed: sqs Queue.attributes is no longer a property")
+    read = original.fget
+
+    def attributes(self: Any) -> dict[str, Any]:
+        result: dict[str, Any] = read(self)
+        if isinstance(result.get("RedrivePolicy"), str) and self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        return result
+
+    attributes.__doc__ = _patch_redrive_policy_json.__doc__
+    Queue.attributes = property(attributes)  # type: ignore[method-assign,assignment]
+
+
+# --- Lambda GetFunction(Configuration): LoggingConfig and ImageConfigResponse as AWS answers them -------------------
+
+_LOGGING_CONFIG = "_broker_logging_config"
+_HAS_IMAGE_CONFIG = "_broker_has_image_config"
+
+
+def _logging_config_as_aws_answers(function_name: str, given: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``LoggingConfig`` AWS answers: what was given, with AWS's defaults for what was not."""
+    config: dict[str, Any] = {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function_name}", **(given or {})}
+    if config["LogFormat"] == "JSON":
+        config.setdefault("ApplicationLogLevel", "INFO")
+        config.setdefault("SystemLogLevel", "INFO")
+    return config
+
+
+def _patch_lambda_configuration() -> None:
+    """Restores: a function's configuration carries its ``LoggingConfig`` (AWS's defaults when none was given) and
+    has no ``ImageConfigResponse`` unless an ``ImageConfig`` was given, as on AWS.
+
+    moto 5.2.5 drops ``LoggingConfig`` and answers an empty ``ImageConfig`` for every image function, so after
+    apply every plan shows ``logging_config`` to add and ``image_config`` to remove on ``aws_lambda_function``,
+    and every apply updates the function again. No upstream issue found.
+    """
+    from moto.awslambda.models import LambdaFunction  # noqa: PLC0415
+
+    original_init = _require(LambdaFunction, "__init__", ("account_id", "spec", "region", "version"))
+    original_update = _require(LambdaFunction, "update_configuration", ("config_updates",))
+    original_configuration = _require(LambdaFunction, "get_configuration", ("on_create",))
+
+    def __init__(self: Any, account_id: str, spec: dict[str, Any], region: str, version: str | int = 1) -> None:
+        original_init(self, account_id, spec, region, version)
+        setattr(self, _LOGGING_CONFIG, spec.get("LoggingConfig"))
+        setattr(self, _HAS_IMAGE_CONFIG, bool(spec.get("ImageConfig")))
+
+    def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if "LoggingConfig" in config_updates:
+            setattr(self, _LOGGING_CONFIG, config_updates["LoggingConfig"])
+        result: dict[str, Any] = original_update(self, config_updates)  # answers get_configuration(), patched
+        return result
+
+    def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
+        config: dict[str, Any] = original_configuration(self, on_create)
+        config["LoggingConfig"] = _logging_config_as_aws_answers(
+            self.function_name, getattr(self, _LOGGING_CONFIG, None)
+        )
+        if not getattr(self, _HAS_IMAGE_CONFIG, True):
+            config.pop("ImageConfigResponse", None)
+        return config
+
+    for replacement in (__init__, update_configuration, get_configuration):
+        replacement.__doc__ = _patch_lambda_configuration.__doc__
+    LambdaFunction.__init__ = __init__  # type: ignore[method-assign]
+    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+    LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
+
+
 #: every patch, in the order applied
-PATCHES: tuple[Callable[[], None], ...] = (_patch_logging_policy_check, _patch_statement_conditions)
+PATCHES: tuple[Callable[[], None], ...] = (
+    _patch_logging_policy_check,
+    _patch_statement_conditions,
+    _patch_redrive_policy_json,
+    _patch_lambda_configuration,
+)
 
 
 def apply() -> None:

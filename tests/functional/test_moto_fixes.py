@@ -153,6 +153,97 @@ def test_an_unconditional_deny_still_denies(s3: Any) -> None:
     assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
 
+# --- SQS redrive policy -------------------------------------------------------------------------------------------
+
+
+def test_redrive_policy_reads_back_as_compact_json_as_aws_writes_it() -> None:
+    moto_fixes.apply()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        dlq_url = sqs.create_queue(QueueName="deployments-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_url = sqs.create_queue(
+            QueueName="deployments",
+            Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})},
+        )["QueueUrl"]
+
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+
+    # moto 5.2.5: '{"deadLetterTargetArn": "...", "maxReceiveCount": 3}', a perpetual Terraform diff
+    assert attributes["RedrivePolicy"] == f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":3}}'
+
+
+# --- Lambda configuration -----------------------------------------------------------------------------------------
+
+IMAGE_URI = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/generator:0.1.0"
+
+
+@pytest.fixture
+def lambda_client() -> Iterator[Any]:
+    moto_fixes.apply()
+    with mock_aws():
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        role = boto3.client("iam", region_name=REGION).create_role(
+            RoleName="generator", AssumeRolePolicyDocument=json.dumps(trust)
+        )
+        client = boto3.client("lambda", region_name=REGION)
+        client.role_arn = role["Role"]["Arn"]
+        yield client
+
+
+def create_image_function(client: Any, name: str, **extra: Any) -> None:
+    client.create_function(
+        FunctionName=name, Role=client.role_arn, PackageType="Image", Code={"ImageUri": IMAGE_URI}, **extra
+    )
+
+
+def test_lambda_answers_the_logging_config_it_was_given(lambda_client: Any) -> None:
+    create_image_function(lambda_client, "generator", LoggingConfig={"LogFormat": "JSON", "LogGroup": "/broker/gen"})
+
+    config = lambda_client.get_function_configuration(FunctionName="generator")
+
+    # moto 5.2.5: no LoggingConfig at all, so Terraform plans to add logging_config after every apply
+    assert config["LoggingConfig"] == {
+        "LogFormat": "JSON",
+        "LogGroup": "/broker/gen",
+        "ApplicationLogLevel": "INFO",
+        "SystemLogLevel": "INFO",
+    }
+    assert "ImageConfigResponse" not in config  # moto 5.2.5: an empty ImageConfig Terraform plans to remove
+    assert lambda_client.get_function(FunctionName="generator")["Configuration"]["LoggingConfig"]["LogFormat"] == "JSON"
+
+
+def test_lambda_without_logging_config_answers_the_aws_defaults(lambda_client: Any) -> None:
+    create_image_function(lambda_client, "plain", ImageConfig={"Command": ["handler.main"]})
+
+    config = lambda_client.get_function_configuration(FunctionName="plain")
+
+    assert config["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": "/aws/lambda/plain"}
+    assert config["ImageConfigResponse"]["ImageConfig"]["Command"] == ["handler.main"]
+
+
+def test_lambda_logging_config_update_is_answered(lambda_client: Any) -> None:
+    create_image_function(lambda_client, "generator")
+
+    updated = lambda_client.update_function_configuration(
+        FunctionName="generator", LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "WARN"}
+    )
+
+    assert updated["LoggingConfig"]["ApplicationLogLevel"] == "WARN"
+    read = lambda_client.get_function_configuration(FunctionName="generator")["LoggingConfig"]
+    assert read == {
+        "LogFormat": "JSON",
+        "LogGroup": "/aws/lambda/generator",
+        "ApplicationLogLevel": "WARN",
+        "SystemLogLevel": "INFO",
+    }
+
+
 # --- real terraform apply against a patched moto_server -----------------------------------------------------------
 
 #: where this project's machines keep the provider when no Terraform CLI configuration names a mirror

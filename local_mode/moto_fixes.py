@@ -13,7 +13,9 @@ behaviours below are each a handful of lines, and the rest of moto stays as rele
 
 from __future__ import annotations
 
+import copy
 import fnmatch
+import functools
 import inspect
 import json
 import logging
@@ -240,12 +242,114 @@ def _patch_lambda_configuration() -> None:
     LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
 
 
+# --- S3 GetBucketLifecycleConfiguration: the rules as they were put ------------------------------------------------
+
+_LIFECYCLE_AS_PUT = "_broker_lifecycle_as_put"
+_TRANSITION_MINIMUM_SIZE = "_broker_transition_default_minimum_object_size"
+TRANSITION_MINIMUM_SIZE_HEADER = "x-amz-transition-default-minimum-object-size"
+TRANSITION_MINIMUM_SIZE_DEFAULT = "all_storage_classes_128K"
+
+
+@functools.cache
+def _lifecycle_rule_shape() -> Any:
+    import botocore.session  # noqa: PLC0415
+
+    operation = (
+        botocore.session.get_session().get_service_model("s3").operation_model("GetBucketLifecycleConfiguration")
+    )
+    return operation.output_shape.members["Rules"].member
+
+
+def _typed(shape: Any, value: Any) -> Any:
+    """An element parsed by xmltodict (strings, None for empty, a dict for one flattened item) as ``shape`` types."""
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return {}
+        typed = {}
+        for name, member in shape.members.items():
+            xml_name = member.serialization.get("name", name)
+            if xml_name in value:
+                typed[name] = _typed(member, value[xml_name])
+        return typed
+    if kind == "list":
+        return [_typed(shape.member, item) for item in (value if isinstance(value, list) else [value])]
+    if kind in ("integer", "long"):
+        return int(value)
+    if kind == "boolean":
+        return str(value).lower() == "true"
+    return "" if value is None else value
+
+
+def _patch_lifecycle_as_put() -> None:
+    """Restores: GetBucketLifecycleConfiguration answers the rules as they were put, and the
+    ``x-amz-transition-default-minimum-object-size`` that was put, as AWS does.
+
+    The AWS provider waits after PutBucketLifecycleConfiguration until 10 reads in a row (5 s apart) equal what
+    it put (55 s by design, on AWS too), and gives up after 3 minutes. moto 5.2.5 drops ``ObjectSizeGreaterThan``
+    / ``ObjectSizeLessThan`` (in ``Filter`` and in ``And``, where the provider always sends them),
+    ``NewerNoncurrentVersions`` of ``NoncurrentVersionExpiration``, and answers ``all_storage_classes_128K``
+    whatever was put, so such configurations stay "Still creating..." and fail after 3 minutes. Related upstream:
+    getmoto/moto#9708 (closed) and #9729 (open; its ``filter {}`` + ``abort_incomplete_multipart_upload`` case
+    completes in 55 s on moto 5.2.5 with provider 5.100.0 already). moto still validates the rules.
+    """
+    from moto.s3 import responses as s3_responses  # noqa: PLC0415
+    from moto.s3.models import FakeBucket  # noqa: PLC0415
+
+    original_set = _require(FakeBucket, "set_lifecycle", ("rules",))
+    original_delete = _require(FakeBucket, "delete_lifecycle")
+    original_put = _require(s3_responses.S3Response, "_bucket_response_put", ("request", "bucket_name", "querystring"))
+    original_get = _require(s3_responses.S3Response, "get_bucket_lifecycle")
+    action_result = getattr(s3_responses, "ActionResult", None)
+    if action_result is None:
+        raise MotoFixError("moto changed: moto.s3.responses.ActionResult is gone")
+    _lifecycle_rule_shape()  # fails here, not at the first request, if botocore's model moved
+
+    def set_lifecycle(self: Any, rules: list[dict[str, Any]]) -> None:
+        as_put = copy.deepcopy(rules)
+        original_set(self, rules)
+        setattr(self, _LIFECYCLE_AS_PUT, as_put)
+
+    def delete_lifecycle(self: Any) -> None:
+        original_delete(self)
+        setattr(self, _LIFECYCLE_AS_PUT, None)
+
+    def bucket_response_put(self: Any, request: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
+        response = original_put(self, request, bucket_name, querystring)
+        if "lifecycle" in querystring:
+            size = request.headers.get(TRANSITION_MINIMUM_SIZE_HEADER) or TRANSITION_MINIMUM_SIZE_DEFAULT
+            setattr(self.backend.get_bucket(bucket_name), _TRANSITION_MINIMUM_SIZE, size)
+        return response
+
+    def get_bucket_lifecycle(self: Any) -> Any:
+        bucket = self.backend.get_bucket(self.bucket_name)
+        as_put = getattr(bucket, _LIFECYCLE_AS_PUT, None)
+        if not bucket.rules or not as_put:
+            return original_get(self)  # moto's answer, NoSuchLifecycleConfiguration included
+        self.data["Action"] = "GetBucketLifecycleConfiguration"
+        result = {
+            "Rules": [_typed(_lifecycle_rule_shape(), rule) for rule in as_put],
+            "TransitionDefaultMinimumObjectSize": getattr(
+                bucket, _TRANSITION_MINIMUM_SIZE, TRANSITION_MINIMUM_SIZE_DEFAULT
+            ),
+        }
+        return self.serialized(action_result(result))
+
+    for replacement in (set_lifecycle, delete_lifecycle, bucket_response_put, get_bucket_lifecycle):
+        replacement.__doc__ = _patch_lifecycle_as_put.__doc__
+    FakeBucket.set_lifecycle = set_lifecycle  # type: ignore[method-assign]
+    FakeBucket.delete_lifecycle = delete_lifecycle  # type: ignore[method-assign]
+    s3_responses.S3Response._bucket_response_put = bucket_response_put  # type: ignore[method-assign]
+    s3_responses.S3Response.get_bucket_lifecycle = get_bucket_lifecycle  # type: ignore[method-assign]
+
+
 #: every patch, in the order applied
 PATCHES: tuple[Callable[[], None], ...] = (
     _patch_logging_policy_check,
     _patch_statement_conditions,
     _patch_redrive_policy_json,
     _patch_lambda_configuration,
+    _patch_lifecycle_as_put,
 )
 
 

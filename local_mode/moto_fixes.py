@@ -7,8 +7,8 @@ expects: after a moto upgrade a patch that no longer fits raises :class:`MotoFix
 ``tests/functional/test_moto_fixes.py`` fails) instead of silently doing nothing. Drop a patch when the pinned
 moto behaves as AWS does without it (its test then passes without the patch).
 
-Why patches rather than a fork or a hand-written twin: moto is the embedded AWS and is kept upstream; the few
-behaviours below are each a handful of lines, and the rest of moto stays as released.
+Why patches rather than a fork or a hand-written twin: moto is the embedded AWS and stays as released; each
+patch below wraps or replaces one moto function and leaves moto's validation in place.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _require(owner: Any, name: str, parameters: tuple[str, ...] = ()) -> Any:
     attribute = vars(owner)[name]
     function = attribute.__func__ if isinstance(attribute, staticmethod | classmethod) else attribute
     if parameters:
-        found = tuple(name for name in inspect.signature(function).parameters if name != "self")
+        found = tuple(param for param in inspect.signature(function).parameters if param != "self")
         if found[: len(parameters)] != parameters:
             raise MotoFixError(
                 f"moto changed: {owner.__qualname__}.{name}{found} no longer takes {parameters}; review the patch"

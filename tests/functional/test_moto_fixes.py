@@ -1,4 +1,5 @@
-"""The moto patches of local mode: each test asserts the AWS behaviour a patch restores (it fails without it)."""
+"""The moto patches of local mode: the AWS behaviour each patch restores (those tests fail without the patch),
+moto's own checks that must survive the patches, and a real ``terraform apply`` against a patched moto_server."""
 
 from __future__ import annotations
 
@@ -403,6 +404,18 @@ def small_stack(endpoint: str) -> dict[str, Any]:
 
 
 @pytest.fixture
+def offline_terraform() -> tuple[str, Path]:
+    """The terraform binary and the provider mirror, or a skip saying which is missing (before moto starts)."""
+    terraform = shutil.which("terraform")
+    mirror = offline_provider_mirror()
+    if terraform is None:
+        pytest.skip("no terraform binary on the PATH")
+    if mirror is None:
+        pytest.skip("no offline copy of hashicorp/aws (Terraform CLI config, implied mirrors or /opt/tf-plugins)")
+    return terraform, mirror
+
+
+@pytest.fixture
 def patched_moto_server(tmp_path: Path) -> Iterator[str]:
     """A moto_server started as local mode's launcher starts it (patches applied first), on a free port."""
     port = free_port()
@@ -424,13 +437,10 @@ def patched_moto_server(tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.e2e
 @pytest.mark.xdist_group("moto-terraform")
-def test_terraform_applies_lifecycle_and_logging_against_patched_moto(patched_moto_server: str, tmp_path: Path) -> None:
-    terraform = shutil.which("terraform")
-    mirror = offline_provider_mirror()
-    if terraform is None:
-        pytest.skip("no terraform binary on the PATH")
-    if mirror is None:
-        pytest.skip("no offline copy of hashicorp/aws (Terraform CLI config, implied mirrors or /opt/tf-plugins)")
+def test_terraform_applies_lifecycle_and_logging_against_patched_moto(
+    offline_terraform: tuple[str, Path], patched_moto_server: str, tmp_path: Path
+) -> None:
+    terraform, mirror = offline_terraform
     cli_config = tmp_path / "terraform.rc"
     cli_config.write_text(
         "provider_installation {\n"

@@ -52,6 +52,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from local_mode import moto_fixes
+
 log = logging.getLogger(__name__)
 
 #: the moto release the patches were written against (pinned in pyproject.toml and requirements.lock)
@@ -241,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Patch moto, then run moto_server's own command line with ``argv`` (default: this process's)."""
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     patch_moto()
+    # where moto answers differently from AWS and Terraform would stall or fail (local_mode.moto_fixes)
+    moto_fixes.apply()
     from moto.server import main as moto_server  # noqa: PLC0415
 
     moto_server(list(sys.argv[1:] if argv is None else argv))

@@ -179,9 +179,14 @@ class CdktfSynthesizer:
         return self._app_class, self._build
 
     def hooks(self, deployment: AnyDeployment, runtime: RuntimeConfig) -> ComponentHooks:
-        """What to do around apply for ``deployment`` (pure, no cdktf needed)."""
+        """What to do around apply for ``deployment`` (pure, no AWS call).
+
+        Under the synthesis lock: computing the hints imports the stack modules, which start and call the
+        one jsii kernel, and a second thread talking to the kernel at the same time corrupts its replies.
+        """
         hooks_for = self._hooks_for or _component_hooks
-        return hooks_for(deployment, runtime)
+        with self._lock:
+            return hooks_for(deployment, runtime)
 
     def synthesize(self, deployment: AnyDeployment, runtime: RuntimeConfig, outdir: Path) -> SynthesizedStack:
         """Build the deployment's stack in a fresh ``App`` and write it under ``outdir``."""

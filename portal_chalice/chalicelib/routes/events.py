@@ -76,13 +76,7 @@ def update_event(event_type: str) -> Response:
     query(request, ())
     name = identifier(event_type, "event_type")
     body = parse_body(request, EventUpdateRequest)
-    raw_match: str | None = request.headers.get("if-match") if request.headers else None
-    if_match: int | None = None
-    if raw_match is not None:
-        if not raw_match.strip('"').isdigit():
-            raise bad_request("invalid If-Match", FieldProblem("If-Match", "must be the event's revision number"))
-        if_match = int(raw_match.strip('"'))
-    return json_response(services().events.update(team, name, body, if_match))
+    return json_response(services().events.update(team, name, body, if_match_revision(request)))
 
 
 @bp.route("/events/{event_type}", methods=["DELETE"], authorizer=AUTHORIZER)

@@ -183,7 +183,9 @@ def reference_problems(schema: dict[str, Any]) -> list[SchemaProblem]:
             if not isinstance(following, str) or not following.startswith("#"):
                 break
             if following in seen:
-                problems.append(SchemaProblem(where, f"'$ref' {ref!r} leads into a loop of references with no schema between"))
+                problems.append(
+                    SchemaProblem(where, f"'$ref' {ref!r} leads into a loop of references with no schema between")
+                )
                 break
             seen.add(following)
             current = following

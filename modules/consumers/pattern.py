@@ -8,34 +8,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from broker_contract.models import ConsumerDeployment
+# the pattern and rule ARN live in the contract: the portal matches sample events with the same pattern
+from broker_contract.routing import consumer_event_pattern, event_pattern, rule_arn
+
+__all__ = [
+    "EVENTS_PRINCIPAL",
+    "consumer_event_pattern",
+    "event_pattern",
+    "event_pattern_json",
+    "policy_sid",
+    "queue_policy",
+    "rule_arn",
+    "send_message_statement",
+]
 
 EVENTS_PRINCIPAL = "events.amazonaws.com"
-
-
-def event_pattern(
-    source: str, detail_type: str, target_unit: str, content_filter: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Events of one version from one application, addressed to one target unit, optionally filtered on data."""
-    detail: dict[str, Any] = {"metadata": {"event_attributes": {"target": [target_unit]}}}
-    if content_filter:
-        detail["data"] = content_filter
-    return {"source": [source], "detail-type": [detail_type], "detail": detail}
-
-
-def consumer_event_pattern(deployment: ConsumerDeployment) -> dict[str, Any]:
-    """The EventBridge pattern of a subscription's rule.
-
-    ``{"source": [application], "detail-type": ["<event_type>.<version>"], "detail": {"metadata":
-    {"event_attributes": {"target": [target_unit]}}, "data": <content_filter>}}``; ``data`` only
-    when the subscription has a content filter.
-    """
-    return event_pattern(
-        deployment.event.application,
-        deployment.event.detail_type,
-        deployment.target_unit,
-        deployment.content_filter,
-    )
 
 
 def event_pattern_json(pattern: dict[str, Any]) -> str:
@@ -44,12 +31,6 @@ def event_pattern_json(pattern: dict[str, Any]) -> str:
     This is the text EventBridge receives; in a ``.tf.json`` file it goes through ``terraform_literal``.
     """
     return json.dumps(pattern, sort_keys=True, separators=(",", ":"))
-
-
-def rule_arn(event_bus_arn: str, rule_name: str) -> str:
-    """ARN of a rule on a custom bus: ``arn:<partition>:events:<region>:<account>:rule/<bus>/<rule>``."""
-    prefix, bus = event_bus_arn.split(":event-bus/", 1)
-    return f"{prefix}:rule/{bus}/{rule_name}"
 
 
 def send_message_statement(queue_arn: str, source_rule_arn: str, sid: str) -> dict[str, Any]:

@@ -10,13 +10,18 @@ from typing import Any
 
 from broker_contract.config import RuntimeConfig
 from chalicelib.aws.catalog import CatalogRepository
+from chalicelib.aws.dead_letters import DeadLetterQueues
 from chalicelib.aws.registry import EventBridgeSchemaRegistry, LocalSchemaRegistry, SchemaRegistry
+from chalicelib.aws.replays import EventReplays
 from chalicelib.aws.storage import ObjectStorage
 from chalicelib.services.backend import Backend
+from chalicelib.services.consumers import ConsumerService
 from chalicelib.services.deployments import DeploymentService
 from chalicelib.services.events import EventService
 from chalicelib.services.maintenance import Maintenance
+from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.subscriptions import SubscriptionService
+from chalicelib.services.trial import TrialService
 from chalicelib.services.workflows import Workflows
 from chalicelib.settings import PortalSettings, RegistryMode
 
@@ -31,6 +36,9 @@ class Services:
     subscriptions: SubscriptionService
     deployments: DeploymentService
     maintenance: Maintenance
+    consumers: ConsumerService
+    trial: TrialService
+    recovery: RecoveryService
 
     @classmethod
     def over(cls, backend: Backend, settings: PortalSettings) -> Services:
@@ -43,6 +51,9 @@ class Services:
             subscriptions=subscriptions,
             deployments=DeploymentService(backend),
             maintenance=Maintenance(backend, workflows),
+            consumers=ConsumerService(backend, workflows),
+            trial=TrialService(backend),
+            recovery=RecoveryService(backend),
         )
 
 
@@ -72,6 +83,8 @@ def from_environment() -> Services:
         catalog=CatalogRepository(config.catalog_table_name, _client_factory("dynamodb", config, settings)),
         storage=ObjectStorage(_client_factory("s3", config, settings)),
         registry=registry,
+        replays=EventReplays(_client_factory("events", config, settings)),
+        dead_letters=DeadLetterQueues(_client_factory("sqs", config, settings)),
     )
     return Services.over(backend, settings)
 

@@ -142,7 +142,14 @@ def _kinds_of_value(value: Any) -> str:
 
 
 def _words(kinds: Iterable[str]) -> str:
-    return ", ".join(_KIND_WORDS[kind] for kind in KINDS if kind in set(kinds))
+    chosen = set(kinds)
+    words = []
+    for kind in KINDS:
+        if kind == "integer" and {"integer", "fraction"} <= chosen:
+            words.append("numbers")
+        elif kind in chosen and not (kind == "fraction" and "integer" in chosen):
+            words.append(_KIND_WORDS[kind])
+    return ", ".join(words)
 
 
 class _Side:
@@ -202,6 +209,10 @@ def _universal(schema: dict[str, Any]) -> bool:
 
 def _is_false(schema: dict[str, Any]) -> bool:
     return isinstance(schema.get("enum"), list) and not schema["enum"]
+
+
+def _show(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else repr(float(value))
 
 
 def _number(value: Any) -> Fraction | None:
@@ -271,14 +282,18 @@ class _Checker:
             for keyword in ("anyOf", "oneOf"):
                 if isinstance(schema.get(keyword), list):
                     choices.append([self.sub.deref(branch) for branch in schema[keyword]])
-                    exclusive = exclusive or keyword == "oneOf"
+                    if keyword == "oneOf":
+                        # branches of pairwise different types never overlap: oneOf is then anyOf
+                        kinds = [_kinds([branch], self.sub) for branch in schema[keyword]]
+                        overlapping = sum(len(item) for item in kinds) != len(set().union(*kinds))
+                        exclusive = exclusive or overlapping
             flat.append(schema)
         combinations = math.prod(len(choice) for choice in choices) if choices else 1
         if combinations > MAX_COMBINATIONS:
             raise _TooComplex(f"more than {MAX_COMBINATIONS} combinations of anyOf/oneOf branches")
         if not choices:
             return [flat], False
-        result = []
+        result: list[list[dict[str, Any]]] = []
         for picked in product(*choices):
             branch_flat, branch_exclusive = self._disjunctive(list(picked))
             exclusive = exclusive or branch_exclusive
@@ -307,7 +322,9 @@ class _Checker:
         problems += self._flat(subs, sub_kinds, sup, pointer)
         return problems
 
-    def _values(self, subs: list[dict[str, Any]], values: list[Any], sup: dict[str, Any], pointer: str) -> list[Problem]:
+    def _values(
+        self, subs: list[dict[str, Any]], values: list[Any], sup: dict[str, Any], pointer: str
+    ) -> list[Problem]:
         """Finite instance sets are decided exactly by validating each value on both sides."""
         problems: list[Problem] = []
         kinds = {schema[_KIND] for schema in subs if _KIND in schema}
@@ -350,7 +367,9 @@ class _Checker:
 
     # --- keyword by keyword -------------------------------------------------------------------
 
-    def _flat(self, subs: list[dict[str, Any]], sub_kinds: set[str], sup: dict[str, Any], pointer: str) -> list[Problem]:
+    def _flat(
+        self, subs: list[dict[str, Any]], sub_kinds: set[str], sup: dict[str, Any], pointer: str
+    ) -> list[Problem]:
         problems: list[Problem] = []
         sup_kinds = _kinds([{key: value for key, value in sup.items() if key in ("type", _KIND)}], self.sup)
         lost = sub_kinds - sup_kinds
@@ -359,7 +378,7 @@ class _Checker:
         kinds = sub_kinds & sup_kinds
         if isinstance(sup.get("enum"), list):
             if kinds <= {"null", "boolean"}:
-                candidates = [None] if "null" in kinds else []
+                candidates: list[Any] = [None] if "null" in kinds else []
                 candidates += [True, False] if "boolean" in kinds else []
                 return problems + self._values(subs, candidates, sup, f"{pointer}/enum")
             return problems + self.broken(f"{pointer}/enum", f"{_words(kinds)} outside the enum {sup['enum']!r}")
@@ -401,14 +420,17 @@ class _Checker:
     def _numbers(self, subs: list[dict[str, Any]], kinds: set[str], sup: dict[str, Any], pointer: str) -> list[Problem]:
         problems: list[Problem] = []
         only_integers = kinds & {"integer", "fraction"} == {"integer"}
-        for keyword, exclusive, lower in (("minimum", "exclusiveMinimum", True), ("maximum", "exclusiveMaximum", False)):
+        for keyword, exclusive, lower in (
+            ("minimum", "exclusiveMinimum", True),
+            ("maximum", "exclusiveMaximum", False),
+        ):
             wanted = self._bound([sup], keyword, exclusive, lower)
             if wanted is None:
                 continue
             have = self._bound(subs, keyword, exclusive, lower)
-            words = "smaller" if lower else "larger"
+            words = "below" if lower else "above"
             if have is None:
-                problems += self.broken(f"{pointer}/{keyword}", f"numbers {words} than {float(wanted[0])!r}")
+                problems += self.broken(f"{pointer}/{keyword}", f"numbers {words} {_show(wanted[0])}")
                 continue
             if only_integers:
                 ok = (
@@ -422,23 +444,30 @@ class _Checker:
                 ok = have[1] or not wanted[1]
             if not ok:
                 problems += self.broken(
-                    f"{pointer}/{keyword}", f"numbers at or {words} than the {keyword} {float(wanted[0])!r}"
+                    f"{pointer}/{keyword}",
+                    f"numbers {words} the {keyword} {_show(wanted[0])} (or equal, if exclusive)",
                 )
+        return problems + self._multiples(subs, only_integers, sup, pointer)
+
+    def _multiples(
+        self, subs: list[dict[str, Any]], only_integers: bool, sup: dict[str, Any], pointer: str
+    ) -> list[Problem]:
         step = _number(sup.get("multipleOf"))
-        if step is not None and step > 0:
-            steps = [_number(schema.get("multipleOf")) for schema in subs]
-            if only_integers and (1 / step).denominator == 1:
-                pass
-            elif any(have is not None and have == step for have in steps):
-                pass
-            elif step.denominator != 1 or isinstance(sup.get("multipleOf"), float):
-                problems += self.undecided(f"{pointer}/multipleOf", "fractional multipleOf is checked in floating point")
-            elif not any(have is not None and have.denominator == 1 and (have / step).denominator == 1 for have in steps):
-                problems += self.broken(f"{pointer}/multipleOf", f"numbers that are not multiples of {sup['multipleOf']}")
-        return problems
+        if step is None or step <= 0:
+            return []
+        steps = [_number(schema.get("multipleOf")) for schema in subs]
+        if only_integers and (1 / step).denominator == 1:
+            return []
+        if any(have is not None and have == step for have in steps):
+            return []
+        if step.denominator != 1 or isinstance(sup.get("multipleOf"), float):
+            return self.undecided(f"{pointer}/multipleOf", "fractional multipleOf is checked in floating point")
+        if any(have is not None and have.denominator == 1 and (have / step).denominator == 1 for have in steps):
+            return []
+        return self.broken(f"{pointer}/multipleOf", f"numbers that are not multiples of {sup['multipleOf']}")
 
     def _lengths(
-        self, subs: list[dict[str, Any]], sup: dict[str, Any], pointer: str, low: str, high: str, what: str
+        self, subs: list[dict[str, Any]], sup: dict[str, Any], pointer: str, *, low: str, high: str, what: str
     ) -> list[Problem]:
         problems: list[Problem] = []
         if isinstance(sup.get(low), int):
@@ -452,7 +481,7 @@ class _Checker:
         return problems
 
     def _strings(self, subs: list[dict[str, Any]], sup: dict[str, Any], pointer: str) -> list[Problem]:
-        problems = self._lengths(subs, sup, pointer, "minLength", "maxLength", "strings")
+        problems = self._lengths(subs, sup, pointer, low="minLength", high="maxLength", what="strings")
         pattern = sup.get("pattern")
         if isinstance(pattern, str):
             patterns = [schema["pattern"] for schema in subs if isinstance(schema.get("pattern"), str)]
@@ -490,11 +519,11 @@ class _Checker:
         return min(limits) if limits else None
 
     def _arrays(self, subs: list[dict[str, Any]], sup: dict[str, Any], pointer: str) -> list[Problem]:
-        problems = self._lengths(subs, sup, pointer, "minItems", "maxItems", "arrays")
+        problems = self._lengths(subs, sup, pointer, low="minItems", high="maxItems", what="arrays")
         longest = self._max_items(subs)
-        if sup.get("uniqueItems") is True and not any(schema.get("uniqueItems") is True for schema in subs):
-            if longest is None or longest > 1:
-                problems += self.broken(f"{pointer}/uniqueItems", "arrays with repeated items")
+        unique = any(schema.get("uniqueItems") is True for schema in subs)
+        if sup.get("uniqueItems") is True and not unique and (longest is None or longest > 1):
+            problems += self.broken(f"{pointer}/uniqueItems", "arrays with repeated items")
         tuples = [len(schema["items"]) for schema in [*subs, sup] if isinstance(schema.get("items"), list)]
         positions = max(tuples, default=0)
         for index in range(positions):
@@ -535,10 +564,11 @@ class _Checker:
         return applied
 
     def _objects(self, subs: list[dict[str, Any]], sup: dict[str, Any], pointer: str) -> list[Problem]:
-        problems = self._lengths(subs, sup, pointer, "minProperties", "maxProperties", "objects")
+        problems = self._lengths(subs, sup, pointer, low="minProperties", high="maxProperties", what="objects")
         required = {name for schema in subs for name in schema.get("required") or []}
         names = sorted(
-            {name for schema in [*subs, sup] for name in schema.get("properties") or {}} | set(sup.get("required") or [])
+            {name for schema in [*subs, sup] for name in schema.get("properties") or {}}
+            | set(sup.get("required") or [])
         )
         absent: set[str] = set()
         for name in names:
@@ -559,7 +589,9 @@ class _Checker:
         """Names no ``properties`` declares: ``additionalProperties`` and ``patternProperties`` on both sides."""
         sup_patterns: dict[str, Any] = sup.get("patternProperties") or {}
         sup_additional = sup.get("additionalProperties", {})
-        sup_rest: Any = _FALSE if sup_additional is False else (sup_additional if isinstance(sup_additional, dict) else {})
+        sup_rest: Any = (
+            _FALSE if sup_additional is False else (sup_additional if isinstance(sup_additional, dict) else {})
+        )
         if not sup_patterns and _universal(self.sup.deref(sup_rest)):
             return []
 
@@ -637,13 +669,6 @@ class Comparison:
 
     backward: Verdict
     forward: Verdict
-
-    def required(self, mode: CompatibilityMode) -> list[Verdict]:
-        return [
-            verdict
-            for verdict, needed in ((self.backward, mode.backward), (self.forward, mode.forward))
-            if needed
-        ]
 
 
 def compare(earlier: dict[str, Any], later: dict[str, Any]) -> Comparison:

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from broker_contract.models import (
     ConsumerConnectionType,
@@ -28,21 +28,62 @@ def _version_number(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("version must be a whole number, not a boolean")
     if isinstance(value, str):
-        if re.fullmatch(r"[0-9]{1,4}", value) is None:
-            raise ValueError("version must be a whole number (digits only)")
+        if re.fullmatch(VERSION_TEXT_PATTERN, value) is None:
+            raise ValueError("version must be a whole number from 1 to 9999 (digits only)")
         return int(value)
     if isinstance(value, float):
         raise ValueError("version must be a whole number")
     return value
 
 
-VersionNumber = Annotated[int, BeforeValidator(_version_number), Field(ge=1, le=9999)]
+VERSION_TEXT_PATTERN = r"^[1-9][0-9]{0,3}$"
+#: the validator runs before the bounds, which hides them from pydantic's JSON Schema (it would say ge/le)
+VersionNumber = Annotated[
+    int,
+    BeforeValidator(_version_number),
+    Field(ge=1, le=9999),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": 9999},
+                {"type": "string", "pattern": VERSION_TEXT_PATTERN},
+            ]
+        }
+    ),
+]
 
 
 class ApiModel(BaseModel):
     """Request bodies: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def _optional_not_null(*names: str) -> Any:
+    """JSON Schema of a body whose fields are all optional, at least one given, and ``names`` never null.
+
+    pydantic documents ``X | None = None`` as nullable; these bodies refuse an explicit null, so the
+    document says so (and ``minProperties: 1`` says that an empty body is refused).
+    """
+
+    def adjust(schema: dict[str, Any]) -> None:
+        schema["minProperties"] = 1
+        for name in names:
+            prop = schema.get("properties", {}).get(name, {})
+            choices = [choice for choice in prop.pop("anyOf", []) if choice.get("type") != "null"]
+            if len(choices) == 1:
+                prop.update(choices[0])
+            elif choices:
+                prop["anyOf"] = choices
+            prop.pop("default", None)
+
+    return adjust
+
+
+def _no_explicit_null(model: BaseModel, names: tuple[str, ...]) -> None:
+    given = [name for name in names if name in model.model_fields_set and getattr(model, name) is None]
+    if given:
+        raise ValueError(f"{', '.join(repr(name) for name in given)} cannot be null; leave the field out instead")
 
 
 class EventCreateRequest(ApiModel):
@@ -61,6 +102,10 @@ class EventCreateRequest(ApiModel):
 class EventUpdateRequest(ApiModel):
     """``PUT /events/{event_type}``: a new description, a new data schema (next version), or both."""
 
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=_optional_not_null("description", "data", "compatibility_mode")
+    )
+
     description: Description | None = None
     data: dict[str, Any] | None = None
     compatibility_mode: CompatibilityMode | None = Field(
@@ -69,6 +114,7 @@ class EventUpdateRequest(ApiModel):
 
     @model_validator(mode="after")
     def _something(self) -> EventUpdateRequest:
+        _no_explicit_null(self, ("description", "data", "compatibility_mode"))
         if self.description is None and self.data is None and self.compatibility_mode is None:
             raise ValueError("give 'description', 'data', 'compatibility_mode' or several")
         return self
@@ -306,6 +352,11 @@ MaximumEventAge = Annotated[int, Field(ge=60, le=86_400)]
 class SubscriptionChangeRequest(ApiModel):
     """``PATCH /subscriptions/{id}``: any of these; ``content_filter: null`` removes the filter."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=_optional_not_null("retry_attempts", "maximum_event_age_seconds", "manage_queue_policy"),
+    )
+
     content_filter: dict[str, Any] | None = Field(
         default=None, description="EventBridge pattern fragment on data fields declared by the schema"
     )
@@ -319,9 +370,7 @@ class SubscriptionChangeRequest(ApiModel):
             raise ValueError(
                 "give any of 'content_filter', 'retry_attempts', 'maximum_event_age_seconds', 'manage_queue_policy'"
             )
-        for name in ("retry_attempts", "maximum_event_age_seconds", "manage_queue_policy"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"'{name}' cannot be null")
+        _no_explicit_null(self, ("retry_attempts", "maximum_event_age_seconds", "manage_queue_policy"))
         return self
 
 

@@ -350,31 +350,32 @@ def test_incompatible_schema_change_is_refused_with_every_problem_and_nothing_st
     assert response.status_code == 409
     error = response.json_body["error"]
     assert error["code"] == "incompatible_schema"
+    REFUSED_BY_V1 = ": valid under the new schema, refused by the earlier one"
     # pointers are in the schema that must accept (for FORWARD: v1), messages say what it would refuse
     assert {(item["field"], item["rule"]) for item in error["details"]} == {
         (
             "data/properties/amount/type",
-            "FORWARD against v1: strings: valid under the new schema, refused by the earlier one",
+            "FORWARD against v1: strings" + REFUSED_BY_V1,
         ),
         (
             "data/properties/amount/minimum",
-            "FORWARD against v1: numbers below 0: valid under the new schema, refused by the earlier one",
+            "FORWARD against v1: numbers below 0" + REFUSED_BY_V1,
         ),
         (
             "data/properties/currency",
-            "FORWARD against v1: value 'GBP': valid under the new schema, refused by the earlier one",
+            "FORWARD against v1: value 'GBP'" + REFUSED_BY_V1,
         ),
         (
             "data/required",
-            "FORWARD against v1: objects without the field 'amount': valid under the new schema, refused by the earlier one",
+            "FORWARD against v1: objects without the field 'amount'" + REFUSED_BY_V1,
         ),
         (
             "data/properties/customer/type",
-            "FORWARD against v1: null, booleans, numbers, strings, arrays: valid under the new schema, refused by the earlier one",
+            "FORWARD against v1: null, booleans, numbers, strings, arrays" + REFUSED_BY_V1,
         ),
         (
             "data/properties/customer/properties/country/type",
-            "FORWARD against v1: null, booleans, numbers, arrays, objects: valid under the new schema, refused by the earlier one",
+            "FORWARD against v1: null, booleans, numbers, arrays, objects" + REFUSED_BY_V1,
         ),
     }
     assert [v["version"] for v in client.http.get("/events/order-created", headers=SHOP).json_body["versions"]] == [1]

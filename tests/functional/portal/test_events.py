@@ -406,13 +406,13 @@ def test_owner_changes_the_mode_and_transitive_modes_check_every_version(client:
         "/events/order-created", headers=SHOP, body=body({"compatibility_mode": "FORWARD_TRANSITIVE"})
     )
     assert changed.json_body["event"]["compatibility_mode"] == "FORWARD_TRANSITIVE"
-    # v3 = v2 minus the minimum: FORWARD against v2 fails, so does FORWARD against v1? no: v1 had no minimum
+    # v3 lowers the minimum to 5: v2 (minimum 10) refuses 5..10, v1 (minimum 0) accepts them: only v2 is named
     v3 = copy.deepcopy(ORDER_DATA)
     v3["properties"]["amount"] = {"type": "number", "minimum": 5}
     response = client.http.put("/events/order-created", headers=SHOP, body=body({"data": v3}))
     assert response.status_code == 409
     assert [item["rule"].split(":")[0] for item in response.json_body["error"]["details"]] == ["FORWARD against v2"]
-    # non-transitive FORWARD checks only the latest version: v1's shape breaks v2's minimum
+    # plain FORWARD checks the latest version only: v4 adds an optional field to v2, which v2 accepts
     assert (
         client.http.put("/events/order-created", headers=SHOP, body=body({"compatibility_mode": "FORWARD"})).status_code
         == 200

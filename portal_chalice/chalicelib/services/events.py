@@ -9,7 +9,7 @@ from broker_contract.catalog import BY_APPLICATION, BY_LISTING, BY_TEAM, Index
 from broker_contract.names import detail_type, producer_endpoint_path
 from broker_contract.schemas import draft04_problems, envelope_schema
 from chalicelib.aws.catalog import ConditionFailed
-from chalicelib.errors import ApiError, FieldProblem, bad_request, conflict, forbidden, not_found
+from chalicelib.errors import FieldProblem, bad_request, conflict, forbidden, incompatible, not_found
 from chalicelib.models import (
     EventChange,
     EventCreateRequest,
@@ -102,12 +102,10 @@ def enforce(mode: CompatibilityMode, earlier: list[VersionRecord], data: dict[st
                     FieldProblem(f"data{problem.pointer}", f"{direction} against v{version.version}: {problem.message}")
                 )
     if details:
-        raise ApiError(
+        raise incompatible(
             f"the new schema breaks the event's {mode.value} compatibility mode ({len(details)} problem(s)); "
             "nothing was stored",
-            details,
-            409,
-            "incompatible_schema",
+            *details,
         )
 
 

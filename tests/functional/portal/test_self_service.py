@@ -330,3 +330,35 @@ def test_a_subscriber_sees_its_dead_letters_and_sends_them_back(client: Client, 
     assert replay["EventEndTime"] == now - timedelta(minutes=5) + timedelta(seconds=1)
     left = client.http.get(url_path, headers=BILLING).json_body
     assert (left["count"], [item["body"] for item in left["sample"]]) == (1, ["not an event"])
+
+
+@pytest.mark.usefixtures("event")
+def test_a_version_removed_by_its_owner_leaves_the_subscriber_a_version_deleted_subscription(client: Client) -> None:
+    data = {"type": "object", "properties": {"order_id": {"type": "string"}}}
+    assert (
+        client.http.put(
+            "/events/order-created", headers=SHOP, body=body({"data": data, "compatibility_mode": "NONE"})
+        ).status_code
+        == 200
+    )
+    created = subscribe(client, version=2)
+    assert client.http.delete("/events/order-created/versions/2?force=true", headers=SHOP).status_code == 200
+    kept = client.http.get(f"/subscriptions/{created['subscription_id']}", headers=BILLING).json_body
+    assert kept["status"] == "version_deleted"
+    assert kept["deployment_status"] == "pending"  # its teardown, requested by the owner's delete
+    # the owner's consumer listing only shows live subscriptions
+    assert client.http.get("/events/order-created/subscriptions", headers=SHOP).json_body["items"] == []
+
+
+@pytest.mark.usefixtures("event")
+def test_a_replay_eventbridge_refuses_is_a_400_with_its_reason(client: Client, backend: Backend) -> None:
+    # no archive on the bus: EventBridge refuses the replay, the portal says why
+    boto3.client("events", region_name=backend.config.region).create_event_bus(Name=backend.config.event_bus_name)
+    created = subscribe(client)
+    now = datetime.now(UTC)
+    window = {"start": (now - timedelta(hours=2)).isoformat(), "end": (now - timedelta(hours=1)).isoformat()}
+    response = client.http.post(
+        f"/subscriptions/{created['subscription_id']}/replays", headers=BILLING, body=body(window)
+    )
+    assert response.status_code == 400
+    assert "does not exist" in response.json_body["error"]["message"]

@@ -160,16 +160,17 @@ def if_match_revision(request: Request) -> int | None:
     raw: str | None = request.headers.get("if-match") if request.headers else None
     if raw is None:
         return None
-    value = raw.strip().strip('"')
-    if re.fullmatch(r"[0-9]{1,15}", value) is None:
+    match = re.fullmatch(r'"?([0-9]{1,15})"?', raw.strip())
+    if match is None:
         raise bad_request(
             "invalid If-Match", FieldProblem("If-Match", "must be the event's revision number (at most 15 digits)")
         )
-    return int(value)
+    return int(match.group(1))
 
 
 def flag(params: dict[str, str], name: str) -> bool:
-    raw = params.get(name, "false").lower()
+    # exactly the two spellings the OpenAPI document declares
+    raw = params.get(name, "false")
     if raw not in ("true", "false"):
         raise bad_request(f"invalid {name} {raw!r}", FieldProblem(name, "must be 'true' or 'false'"))
     return raw == "true"

@@ -259,26 +259,33 @@ class _Checker:
             self.assumed.discard(key)
 
     def _includes(self, subs: list[dict[str, Any]], sup: dict[str, Any], pointer: str) -> list[Problem]:
-        branches, exclusive = self._disjunctive(subs)
+        branches, approximate = self._disjunctive(subs)
         problems: list[Problem] = []
         for conjuncts in branches:
             found = self._conjunction(conjuncts, sup, pointer)
-            if exclusive:
-                # a oneOf instance matching two branches is not an instance at all: no definite claims
+            if approximate:
+                # the branches over-approximate ``subs`` (overlapping oneOf, ignored 'not'): no definite claims
                 found = [Problem(p.pointer, p.message, False) if p.definite else p for p in found]
             problems.extend(found)
         return problems
 
     def _disjunctive(self, subs: list[dict[str, Any]]) -> tuple[list[list[dict[str, Any]]], bool]:
-        """``subs`` (a conjunction) as a disjunction of flat conjunctions: allOf flattened, anyOf/oneOf spread."""
+        """``subs`` (a conjunction) as a disjunction of flat conjunctions: allOf flattened, anyOf/oneOf spread.
+
+        The second value is true when the disjunction accepts more than ``subs`` (a oneOf whose branches
+        overlap, a 'not' left out): compatibility proven over it still holds, problems may lack a witness.
+        """
         flat: list[dict[str, Any]] = []
         choices: list[list[dict[str, Any]]] = []
-        exclusive = False
+        approximate = False
         pending = list(subs)
         while pending:
             schema = self.sub.deref(pending.pop())
             if isinstance(schema.get("allOf"), list):
                 pending.extend(schema["allOf"])
+            if "not" in schema:
+                # 'not' narrows the instances but is ignored here: a problem found may not have a witness
+                approximate = True
             for keyword in ("anyOf", "oneOf"):
                 if isinstance(schema.get(keyword), list):
                     choices.append([self.sub.deref(branch) for branch in schema[keyword]])
@@ -286,7 +293,7 @@ class _Checker:
                         # branches of pairwise different types never overlap: oneOf is then anyOf
                         kinds = [_kinds([branch], self.sub) for branch in schema[keyword]]
                         overlapping = sum(len(item) for item in kinds) != len(set().union(*kinds))
-                        exclusive = exclusive or overlapping
+                        approximate = approximate or overlapping
             flat.append(schema)
         combinations = math.prod(len(choice) for choice in choices) if choices else 1
         if combinations > MAX_COMBINATIONS:
@@ -295,10 +302,10 @@ class _Checker:
             return [flat], False
         result: list[list[dict[str, Any]]] = []
         for picked in product(*choices):
-            branch_flat, branch_exclusive = self._disjunctive(list(picked))
-            exclusive = exclusive or branch_exclusive
+            branch_flat, branch_approximate = self._disjunctive(list(picked))
+            approximate = approximate or branch_approximate
             result.extend([*flat, *conjunction] for conjunction in branch_flat)
-        return result, exclusive
+        return result, approximate
 
     # --- one flat conjunction against one schema --------------------------------------------------
 

@@ -20,8 +20,6 @@ import logging
 from typing import Any
 
 from jsonschema import Draft4Validator
-from moto.core.exceptions import JsonRESTError
-from moto.events.models import EventPattern
 
 from broker_contract.names import detail_type
 from broker_contract.routing import event_pattern
@@ -55,6 +53,10 @@ def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
 
     A pattern the matcher refuses would have been refused by EventBridge too (no rule, no delivery).
     """
+    # imported on first use: moto's models take about half a second to import, a cost for every cold start
+    from moto.core.exceptions import JsonRESTError  # noqa: PLC0415
+    from moto.events.models import EventPattern  # noqa: PLC0415
+
     try:
         return bool(EventPattern.load(json.dumps(pattern)).matches_event(event))  # type: ignore[arg-type]
     except (JsonRESTError, ValueError, TypeError):

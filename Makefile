@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install lint typecheck unit test demo synth contract package-portal bench clean browser
+.PHONY: install lint typecheck unit test demo synth contract package-portal bench fuzz clean browser
 
 $(STAMP): pyproject.toml requirements.lock
 	@scripts/check_prerequisites.sh $(PYTHON)
@@ -53,6 +53,10 @@ contract: install
 # Build the portal's deployable bundle (vendors broker_contract, runs `chalice package`): make package-portal STAGE=dev
 package-portal: install
 	portal_chalice/package.sh $(or $(STAGE),dev)
+
+# Schemathesis (all checks, stateful phase, >= 1,000 cases) against the portal on loopback over moto_server.
+fuzz: install
+	$(BIN)/python -m tests.support.portal_fuzz $(if $(MAX_EXAMPLES),--max-examples $(MAX_EXAMPLES),)
 
 bench: install
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done

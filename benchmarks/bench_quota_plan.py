@@ -29,7 +29,7 @@ from broker_contract.capacity import (  # noqa: E402 - the repository root goes 
 )
 from broker_contract.config import environment_policy  # noqa: E402
 from broker_contract.names import detail_type  # noqa: E402
-from broker_contract.patterns import event_pattern, event_pattern_json  # noqa: E402
+from broker_contract.routing import event_pattern, event_pattern_json  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# the rule's pattern is defined in the contract, so the portal measures the very text the stack writes
-from broker_contract.patterns import consumer_event_pattern, event_pattern, event_pattern_json
+# the pattern and rule ARN live in the contract: the portal matches and measures the very text the stack writes
+from broker_contract.routing import consumer_event_pattern, event_pattern, event_pattern_json, rule_arn
 
 __all__ = [
     "EVENTS_PRINCIPAL",
@@ -22,12 +22,6 @@ __all__ = [
 ]
 
 EVENTS_PRINCIPAL = "events.amazonaws.com"
-
-
-def rule_arn(event_bus_arn: str, rule_name: str) -> str:
-    """ARN of a rule on a custom bus: ``arn:<partition>:events:<region>:<account>:rule/<bus>/<rule>``."""
-    prefix, bus = event_bus_arn.split(":event-bus/", 1)
-    return f"{prefix}:rule/{bus}/{rule_name}"
 
 
 def send_message_statement(queue_arn: str, source_rule_arn: str, sid: str) -> dict[str, Any]:

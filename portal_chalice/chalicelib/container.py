@@ -10,19 +10,24 @@ from typing import Any
 
 from broker_contract.config import RuntimeConfig
 from chalicelib.aws.catalog import CatalogRepository
+from chalicelib.aws.dead_letters import DeadLetterQueues
 from chalicelib.aws.gateway import ApiKeys
 from chalicelib.aws.guards import CatalogGuards
 from chalicelib.aws.registry import EventBridgeSchemaRegistry, LocalSchemaRegistry, SchemaRegistry
+from chalicelib.aws.replays import EventReplays
 from chalicelib.aws.storage import ObjectStorage
 from chalicelib.services.applications import ApplicationOwnership
 from chalicelib.services.backend import Backend
+from chalicelib.services.consumers import ConsumerService
 from chalicelib.services.deployments import DeploymentService
 from chalicelib.services.events import EventService
 from chalicelib.services.maintenance import Maintenance
 from chalicelib.services.producers import ProducerAccess
 from chalicelib.services.quotas import QuotaGuard
+from chalicelib.services.recovery import RecoveryService
 from chalicelib.services.subscriptions import SubscriptionService
 from chalicelib.services.targets import TargetPolicy
+from chalicelib.services.trial import TrialService
 from chalicelib.services.workflows import Workflows
 from chalicelib.settings import PortalSettings, RegistryMode
 
@@ -38,6 +43,9 @@ class Services:
     deployments: DeploymentService
     maintenance: Maintenance
     producers: ProducerAccess
+    consumers: ConsumerService
+    trial: TrialService
+    recovery: RecoveryService
 
     @classmethod
     def over(cls, backend: Backend, settings: PortalSettings, api_keys: ApiKeys | None = None) -> Services:
@@ -60,6 +68,9 @@ class Services:
             producers=ProducerAccess(
                 backend, api_keys or ApiKeys(_client_factory("apigateway", backend.config, settings))
             ),
+            consumers=ConsumerService(backend, workflows),
+            trial=TrialService(backend),
+            recovery=RecoveryService(backend),
         )
 
 
@@ -89,6 +100,8 @@ def from_environment() -> Services:
         catalog=CatalogRepository(config.catalog_table_name, _client_factory("dynamodb", config, settings)),
         storage=ObjectStorage(_client_factory("s3", config, settings)),
         registry=registry,
+        replays=EventReplays(_client_factory("events", config, settings)),
+        dead_letters=DeadLetterQueues(_client_factory("sqs", config, settings)),
     )
     return Services.over(backend, settings)
 

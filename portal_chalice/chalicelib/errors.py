@@ -68,6 +68,11 @@ def conflict(message: str) -> ApiError:
     return ApiError(message, (), 409, "conflict")
 
 
+def incompatible(message: str, *problems: FieldProblem) -> ApiError:
+    """A new schema breaks the event's compatibility mode: one detail per problem."""
+    return ApiError(message, problems, 409, "incompatible_schema")
+
+
 def incomplete(message: str) -> ApiError:
     """A change was committed but a later step failed; ``manage reconcile`` completes it."""
     return ApiError(message, (), 503, "incomplete")

@@ -20,7 +20,7 @@ from broker_contract.names import (
 )
 from chalicelib.auth import resolve_team
 from chalicelib.errors import ApiError, FieldProblem, bad_request, from_validation_error
-from chalicelib.settings import MAX_BODY_BYTES
+from chalicelib.settings import MAX_BODY_BYTES, MAX_BODY_DEPTH
 
 logger = logging.getLogger(__name__)
 
@@ -65,18 +65,56 @@ def parse_body(request: Request, model: type[M]) -> M:
         )
     if not raw:
         raise bad_request("request body is empty", FieldProblem("body", "must be a JSON object"))
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise bad_request(
-            f"request body is not valid JSON: {error}", FieldProblem("body", "must be valid JSON")
-        ) from None
+    data = load_json(raw)
     if not isinstance(data, dict):
         raise bad_request("request body must be a JSON object", FieldProblem("body", "must be a JSON object"))
     try:
         return model.model_validate(data)
     except ValidationError as error:
         raise from_validation_error(error) from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deeply ``value`` nests arrays and objects, counted without recursion up to ``limit + 1``."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def load_json(raw: bytes | str) -> Any:
+    """Parse a request body: 400 for invalid JSON, ``NaN``/``Infinity`` and nesting deeper than ``MAX_BODY_DEPTH``.
+
+    The parser itself recurses, so JSON nested about a thousand levels deep raises ``RecursionError``;
+    that is bad input too, not a server fault.
+    """
+    try:
+        data = json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:
+        data = None
+        too_deep = True
+    except (ValueError, UnicodeDecodeError) as error:
+        raise bad_request(
+            f"request body is not valid JSON: {error}", FieldProblem("body", "must be valid JSON")
+        ) from None
+    else:
+        too_deep = nesting_depth(data, MAX_BODY_DEPTH) > MAX_BODY_DEPTH
+    if too_deep:
+        rule = f"must not nest objects and arrays deeper than {MAX_BODY_DEPTH} levels"
+        raise bad_request("request body is nested too deeply", FieldProblem("body", rule))
+    return data
 
 
 def query(request: Request, allowed: Collection[str]) -> dict[str, str]:
@@ -117,8 +155,22 @@ def deployment_id(value: str) -> str:
     return value
 
 
+def if_match_revision(request: Request) -> int | None:
+    """The ``If-Match`` header as a revision number (quotes allowed), ``None`` when absent."""
+    raw: str | None = request.headers.get("if-match") if request.headers else None
+    if raw is None:
+        return None
+    match = re.fullmatch(r'"?([0-9]{1,15})"?', raw.strip())
+    if match is None:
+        raise bad_request(
+            "invalid If-Match", FieldProblem("If-Match", "must be the event's revision number (at most 15 digits)")
+        )
+    return int(match.group(1))
+
+
 def flag(params: dict[str, str], name: str) -> bool:
-    raw = params.get(name, "false").lower()
+    # exactly the two spellings the OpenAPI document declares
+    raw = params.get(name, "false")
     if raw not in ("true", "false"):
         raise bad_request(f"invalid {name} {raw!r}", FieldProblem(name, "must be 'true' or 'false'"))
     return raw == "true"

@@ -1,95 +1,254 @@
-"""The OpenAPI 3 document, generated from the pydantic request and response models."""
+"""The OpenAPI 3.1 document, generated from the app's own route table and the pydantic models it uses.
+
+Every route Chalice serves appears, with the method and path template Chalice matches on; what each
+operation takes and returns comes from ``OPERATIONS`` (keyed by view function name) and the models
+in ``chalicelib.models``. Path and query parameters carry the patterns and bounds the routes enforce
+(the same constants: ``IDENTIFIER_PATTERN``, ``SUBSCRIPTION_ID_PATTERN`` ...). A route without an
+entry is still listed, with a generic answer, and a test fails until it gets one, so the document
+cannot silently drift from the routes.
+
+Errors: every operation declares 400, 401, 403, 404, 409 and 415 with the portal's error body; 401
+may also come from the gateway itself (missing ``Authorization`` header), whose body is
+``{"message": "Unauthorized"}``, so that form is declared too.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from broker_contract.models import PATTERN_RULES
+from broker_contract.names import (
+    DEPLOYMENT_ID_PATTERN,
+    IDENTIFIER_MAX_LENGTH,
+    IDENTIFIER_PATTERN,
+    SUBSCRIPTION_ID_PATTERN,
+)
 from broker_contract.records import DeploymentRecord
 from chalicelib.auth import MODE
 from chalicelib.models import (
+    DeadLetters,
     ErrorBody,
     EventChange,
     EventCreateRequest,
     EventDetail,
     EventList,
+    EventSubscriptionList,
     EventUpdateRequest,
+    Redrive,
     Removal,
+    Replay,
+    ReplayRequest,
+    SampleEvent,
+    SchemaDiff,
     Subscription,
+    SubscriptionChangeRequest,
     SubscriptionCreateRequest,
     SubscriptionDetail,
     SubscriptionList,
+    TrialResult,
     VersionDetail,
 )
+from chalicelib.services.pagination import MAX_LIMIT
 from chalicelib.settings import AuthMode
 
-_MODELS: list[type[BaseModel]] = [
-    EventCreateRequest,
-    EventUpdateRequest,
-    SubscriptionCreateRequest,
-    EventChange,
-    EventDetail,
-    EventList,
-    VersionDetail,
-    Removal,
-    Subscription,
-    SubscriptionDetail,
-    SubscriptionList,
-    DeploymentRecord,
-    ErrorBody,
-]
-
 _REF = "#/components/schemas/{model}"
+VERSION_SCHEMA = {"type": "integer", "minimum": 1, "maximum": 9999}
+REPLAY_NAME_PATTERN = r"^sub-[0-9a-f]{16}-[0-9a-f]{8}$"
 
 
-def _ref(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": _REF.format(model=model.__name__)}
+@dataclass(frozen=True)
+class Param:
+    """A query or header parameter with the schema its parser enforces."""
+
+    name: str
+    where: Literal["query", "header"]
+    description: str
+    schema: Mapping[str, Any]
+    required: bool = False
 
 
-def _json(model: type[BaseModel]) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": _ref(model)}}}
+@dataclass(frozen=True)
+class Operation:
+    """What one route takes and answers; ``response`` None means a JSON document without a fixed shape."""
+
+    summary: str
+    tag: str
+    status: int = 200
+    response: type[BaseModel] | None = None
+    request: type[BaseModel] | None = None
+    params: tuple[Param, ...] = field(default_factory=tuple)
+    writes: bool = False
+    response_description: str = "success"
 
 
-def _param(name: str, where: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": where,
-        "required": where == "path",
-        "description": description,
-        "schema": schema or {"type": "string"},
-    }
+_IDENTIFIER = {"type": "string", "pattern": IDENTIFIER_PATTERN, "maxLength": IDENTIFIER_MAX_LENGTH}
+_PAGE = (
+    Param(
+        "limit",
+        "query",
+        f"page size (1..{MAX_LIMIT}, default 20)",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+    ),
+    Param(
+        "cursor",
+        "query",
+        "next_cursor of the previous page",
+        {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,4096}$"},
+    ),
+)
+_FORCE = Param("force", "query", "also remove subscriptions", {"type": "string", "enum": ["true", "false"]})
 
-
-_ERRORS = {
-    str(status): {"description": text, **_json(ErrorBody)}
-    for status, text in (
-        (400, "invalid input (field and rule in details)"),
-        (401, "not authenticated"),
-        (403, "not allowed for this team"),
-        (404, "not found"),
-        (409, "conflict"),
-        (503, "stored, a later step failed; completed by reconcile"),
-    )
+#: the path parameters of every route template, by name
+PATH_PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "event_type": (PATTERN_RULES[IDENTIFIER_PATTERN], _IDENTIFIER),
+    "version": ("version number", VERSION_SCHEMA),
+    "sub_id": (PATTERN_RULES[SUBSCRIPTION_ID_PATTERN], {"type": "string", "pattern": SUBSCRIPTION_ID_PATTERN}),
+    "dep_id": (PATTERN_RULES[DEPLOYMENT_ID_PATTERN], {"type": "string", "pattern": DEPLOYMENT_ID_PATTERN}),
+    "replay_name": ("a replay_name returned for this subscription", {"type": "string", "pattern": REPLAY_NAME_PATTERN}),
 }
 
+#: every view function of the app, by name
+OPERATIONS: dict[str, Operation] = {
+    "create_event": Operation(
+        "Register an event type (version 1)", "events", 201, EventChange, EventCreateRequest, writes=True
+    ),
+    "list_events": Operation(
+        "List event types",
+        "events",
+        response=EventList,
+        params=(
+            Param("application", "query", "only this producing application", _IDENTIFIER),
+            Param("owner", "query", "only this owning team", _IDENTIFIER),
+            *_PAGE,
+        ),
+    ),
+    "get_event": Operation("An event type with all versions and their compatibility", "events", response=EventDetail),
+    "update_event": Operation(
+        "Change the description, the compatibility mode, or the schema (next version; 409 if it breaks the mode)",
+        "events",
+        response=EventChange,
+        request=EventUpdateRequest,
+        params=(
+            Param(
+                "If-Match",
+                "header",
+                "the revision the change is based on (409 when the event moved on)",
+                {"type": "string", "pattern": r'^"?[0-9]{1,15}"?$'},
+            ),
+        ),
+        writes=True,
+    ),
+    "delete_event": Operation("Delete an event type", "events", response=Removal, params=(_FORCE,), writes=True),
+    "get_version": Operation("One version's schema", "events", response=VersionDetail),
+    "delete_version": Operation("Delete one version", "events", response=Removal, params=(_FORCE,), writes=True),
+    "diff_versions": Operation(
+        "Both compatibility directions between two versions, with both schemas",
+        "events",
+        response=SchemaDiff,
+        params=(
+            Param("from", "query", "the earlier version", VERSION_SCHEMA, required=True),
+            Param("to", "query", "the later version", VERSION_SCHEMA, required=True),
+        ),
+    ),
+    "list_event_subscriptions": Operation(
+        "Who consumes this event (its owner only)", "events", response=EventSubscriptionList, params=_PAGE
+    ),
+    "try_event": Operation(
+        "Try a sample envelope: validation as the producer endpoint, and the subscriptions it would reach",
+        "events",
+        response=TrialResult,
+        request=SampleEvent,
+    ),
+    "create_subscription": Operation(
+        "Subscribe to an event version", "subscriptions", 201, Subscription, SubscriptionCreateRequest, writes=True
+    ),
+    "list_subscriptions": Operation(
+        "The caller's subscriptions", "subscriptions", response=SubscriptionList, params=_PAGE
+    ),
+    "get_subscription": Operation(
+        "A subscription and its deployment status", "subscriptions", response=SubscriptionDetail
+    ),
+    "delete_subscription": Operation("Delete a subscription (its team only)", "subscriptions", writes=True),
+    "change_subscription": Operation(
+        "Change a subscription's filter or delivery settings (a new consumer deployment)",
+        "subscriptions",
+        response=Subscription,
+        request=SubscriptionChangeRequest,
+        writes=True,
+    ),
+    "start_replay": Operation(
+        "Replay a window of archived events to this subscription only", "recovery", 201, Replay, ReplayRequest
+    ),
+    "get_replay": Operation("A replay's state", "recovery", response=Replay),
+    "get_dead_letters": Operation(
+        "How many events are in the subscription's dead-letter queue, and a sample",
+        "recovery",
+        response=DeadLetters,
+        params=(
+            Param(
+                "sample",
+                "query",
+                "how many to show (0..10, default 10)",
+                {"type": "integer", "minimum": 0, "maximum": 10},
+            ),
+        ),
+    ),
+    "redrive_dead_letters": Operation(
+        "Deliver the dead letters again through the subscription's rule", "recovery", response=Redrive
+    ),
+    "get_deployment": Operation("A deployment's status", "deployments", response=DeploymentRecord),
+    "get_terraform": Operation(
+        "The synthesized Terraform JSON (404 until synthesized)",
+        "deployments",
+        response_description="Terraform JSON",
+    ),
+    "openapi": Operation("This document", "meta", response_description="OpenAPI 3.1"),
+    "health": Operation("Liveness", "meta", response_description="ok"),
+}
 
-def _operation(summary: str, ok: int, response: type[BaseModel], **extra: Any) -> dict[str, Any]:
-    return {
-        "summary": summary,
-        "responses": {str(ok): {"description": "success", **_json(response)}, **_ERRORS},
-        **extra,
+#: OpenAPI links (what the stateful phase of an API fuzzer follows): from a view's success answer to
+#: other views, with the path parameters taken from the answer's body
+LINKS: dict[str, dict[str, dict[str, str]]] = {
+    "create_event": {
+        view: {"event_type": "$response.body#/event/event_type"}
+        for view in ("get_event", "update_event", "delete_event", "list_event_subscriptions")
+    },
+    "create_subscription": {
+        view: {"sub_id": "$response.body#/subscription_id"}
+        for view in (
+            "get_subscription",
+            "change_subscription",
+            "delete_subscription",
+            "get_dead_letters",
+            "start_replay",
+        )
     }
+    | {"get_deployment": {"dep_id": "$response.body#/deployment_id"}},
+    "start_replay": {
+        "get_replay": {"sub_id": "$response.body#/subscription_id", "replay_name": "$response.body#/replay_name"}
+    },
+}
 
+_ERRORS = (
+    (400, "invalid input (field and rule in details)"),
+    (401, "not authenticated"),
+    (403, "not allowed for this team"),
+    (404, "not found"),
+    (409, "conflict with the current state (or a schema that breaks the compatibility mode)"),
+    (415, "Content-Type is not application/json"),
+)
 
-_EVENT = _param("event_type", "path", "event type")
-_VERSION = _param("version", "path", "version number", {"type": "integer", "minimum": 1})
-_FORCE = _param("force", "query", "also remove subscriptions", {"type": "boolean"})
-_PAGE = [
-    _param("limit", "query", "page size (1..100, default 20)", {"type": "integer", "minimum": 1, "maximum": 100}),
-    _param("cursor", "query", "next_cursor of the previous page"),
-]
+_GATEWAY_401 = {
+    "type": "object",
+    "description": "the gateway's own refusal when the Authorization header is missing",
+    "required": ["message"],
+    "properties": {"message": {"type": "string"}},
+}
 
 
 def _security() -> dict[str, Any]:
@@ -107,86 +266,95 @@ def _security() -> dict[str, Any]:
     }
 
 
-def openapi_document() -> dict[str, Any]:
-    """OpenAPI 3.1 for every endpoint; component schemas come from the pydantic models."""
-    _, definitions = models_json_schema([(model, "validation") for model in _MODELS], ref_template=_REF)
-    schemas = definitions.get("$defs", {})
-    paths: dict[str, Any] = {
-        "/events": {
-            "post": _operation(
-                "Register an event type (version 1)",
-                201,
-                EventChange,
-                requestBody={"required": True, **_json(EventCreateRequest)},
-            ),
-            "get": _operation(
-                "List event types",
-                200,
-                EventList,
-                parameters=[
-                    _param("application", "query", "only this producing application"),
-                    _param("owner", "query", "only this owning team"),
-                    *_PAGE,
-                ],
-            ),
-        },
-        "/events/{event_type}": {
-            "get": _operation("An event type with all versions", 200, EventDetail, parameters=[_EVENT]),
-            "put": _operation(
-                "Change the description, or the schema (next version)",
-                200,
-                EventChange,
-                parameters=[_EVENT, _param("If-Match", "header", "expected revision")],
-                requestBody={"required": True, **_json(EventUpdateRequest)},
-            ),
-            "delete": _operation("Delete an event type", 200, Removal, parameters=[_EVENT, _FORCE]),
-        },
-        "/events/{event_type}/versions/{version}": {
-            "get": _operation("One version's schema", 200, VersionDetail, parameters=[_EVENT, _VERSION]),
-            "delete": _operation("Delete one version", 200, Removal, parameters=[_EVENT, _VERSION, _FORCE]),
-        },
-        "/subscriptions": {
-            "post": _operation(
-                "Subscribe to an event version",
-                201,
-                Subscription,
-                requestBody={"required": True, **_json(SubscriptionCreateRequest)},
-            ),
-            "get": _operation("The caller's subscriptions", 200, SubscriptionList, parameters=_PAGE),
-        },
-        "/subscriptions/{subscription_id}": {
-            "get": _operation(
-                "A subscription and its deployment status",
-                200,
-                SubscriptionDetail,
-                parameters=[_param("subscription_id", "path", "sub-<16 hex>")],
-            ),
-            "delete": {
-                "summary": "Delete a subscription (its team only)",
-                "parameters": [_param("subscription_id", "path", "sub-<16 hex>")],
-                "responses": {"200": {"description": "teardown requested"}, **_ERRORS},
-            },
-        },
-        "/deployments/{deployment_id}": {
-            "get": _operation(
-                "A deployment's status",
-                200,
-                DeploymentRecord,
-                parameters=[_param("deployment_id", "path", "dep-<16 hex>")],
-            ),
-        },
-        "/deployments/{deployment_id}/terraform": {
-            "get": {
-                "summary": "The synthesized Terraform JSON (404 until synthesized)",
-                "parameters": [_param("deployment_id", "path", "dep-<16 hex>")],
-                "responses": {"200": {"description": "Terraform JSON"}, **_ERRORS},
-            },
-        },
+def _models() -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = [ErrorBody]
+    for operation in OPERATIONS.values():
+        for model in (operation.request, operation.response):
+            if model is not None and model not in found:
+                found.append(model)
+    return found
+
+
+def _content(schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": dict(schema)}}}
+
+
+def _operation(view_name: str, method: str, path: str, authorized: bool, refs: Mapping[Any, Any]) -> dict[str, Any]:
+    spec = OPERATIONS.get(view_name) or Operation(view_name.replace("_", " "), "other")
+    error = refs[(ErrorBody, "serialization")]
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": PATH_PARAMETERS.get(name, (name, {}))[0],
+            "schema": PATH_PARAMETERS.get(name, ("", {"type": "string"}))[1],
+        }
+        for name in _path_names(path)
+    ]
+    parameters += [
+        {
+            "name": param.name,
+            "in": param.where,
+            "required": param.required,
+            "description": param.description,
+            "schema": dict(param.schema),
+        }
+        for param in spec.params
+    ]
+    ok: dict[str, Any] = {"description": spec.response_description}
+    if spec.response is not None:
+        ok.update(_content(refs[(spec.response, "serialization")]))
+    else:
+        ok.update(_content({}))
+    if view_name in LINKS:
+        ok["links"] = {
+            target: {"operationId": target, "parameters": dict(parameters_from)}
+            for target, parameters_from in LINKS[view_name].items()
+        }
+    responses: dict[str, Any] = {str(spec.status): ok}
+    for status, text in _ERRORS:
+        if status == 401 and not authorized:
+            continue
+        schema = {"anyOf": [error, _GATEWAY_401]} if status == 401 else error
+        responses[str(status)] = {"description": text, **_content(schema)}
+    if spec.writes:
+        responses["503"] = {"description": "stored, a later step failed; completed by reconcile", **_content(error)}
+    operation: dict[str, Any] = {
+        "operationId": view_name,
+        "summary": spec.summary,
+        "tags": [spec.tag],
+        "parameters": parameters,
+        "responses": responses,
     }
+    if spec.request is not None:
+        operation["requestBody"] = {"required": True, **_content(refs[(spec.request, "validation")])}
+    if not authorized:
+        operation["security"] = []
+    return operation
+
+
+def _path_names(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
+
+
+def openapi_document(routes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """OpenAPI 3.1 for every route in ``routes`` (``app.routes``: path -> method -> Chalice ``RouteEntry``)."""
+    inputs: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = []
+    for model in _models():
+        inputs += [(model, "validation"), (model, "serialization")]
+    refs, definitions = models_json_schema(inputs, ref_template=_REF)
+    paths: dict[str, Any] = {}
+    for path, methods in sorted(routes.items()):
+        paths[path] = {
+            method.lower(): _operation(entry.view_name, method, path, entry.authorizer is not None, refs)
+            for method, entry in sorted(methods.items())
+        }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Event broker portal", "version": "1.0.0"},
+        "info": {"title": "Event broker portal", "version": "1.1.0"},
         "security": [{"portal": []}],
+        "tags": [{"name": name} for name in sorted({spec.tag for spec in OPERATIONS.values()})],
         "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": _security()},
+        "components": {"schemas": definitions.get("$defs", {}), "securitySchemes": _security()},
     }

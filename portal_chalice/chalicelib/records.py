@@ -79,6 +79,8 @@ class EventRecord(_Record):
     connection_type: Literal["HTTPS", "SQS"]
     latest_version: int
     revision: int = 1
+    #: a ``CompatibilityMode`` value; events stored before modes existed read as the default
+    compatibility_mode: str = "FORWARD"
     created_at: datetime
     updated_at: datetime
 
@@ -109,6 +111,8 @@ class VersionRecord(_Record):
     created_by: str
     deployment_id: str
     subscription_count: int = 0
+    #: the event's compatibility mode when this version was created (None: created before modes existed)
+    compatibility_mode: str | None = None
     backward_compatible: bool | None = None
     compatibility_problems: list[str] = Field(default_factory=list)
 
@@ -121,6 +125,9 @@ class VersionRecord(_Record):
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> VersionRecord:
         return cls.model_validate({**item, "data_schema": json.loads(item["data_schema"])})
+
+
+SubscriptionStatus = Literal["active", "event_deleted", "version_deleted"]
 
 
 class SubscriptionRecord(_Record):
@@ -137,6 +144,17 @@ class SubscriptionRecord(_Record):
     auth: dict[str, Any] | None = None
     created_at: datetime
     deployment_id: str
+    #: delivery settings of the rule's target (the contract's defaults until a PATCH changes them)
+    retry_attempts: int = 8
+    maximum_event_age_seconds: int = 3600
+    manage_queue_policy: bool = True
+    #: ``active``, or why the subscription is gone while its team can still see its teardown
+    status: SubscriptionStatus = "active"
+    updated_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
 
     @property
     def dedupe_id(self) -> str:
@@ -148,13 +166,16 @@ class SubscriptionRecord(_Record):
         item["auth"] = json.dumps(self.auth, sort_keys=True)
         item.update(subscription_key(self.subscription_id))
         item.update(
-            {
-                BY_LISTING.partition_key: event_subscriptions_partition(self.event_type),
-                BY_LISTING.sort_key: f"{self.version:010d}#{self.subscription_id}",
-                BY_TEAM.partition_key: team_partition(self.team),
-                BY_TEAM.sort_key: f"SUBSCRIPTION#{self.subscription_id}",
-            }
+            {BY_TEAM.partition_key: team_partition(self.team), BY_TEAM.sort_key: f"SUBSCRIPTION#{self.subscription_id}"}
         )
+        if self.active:
+            # a removed subscription stays visible to its team only, not in the event's consumer listing
+            item.update(
+                {
+                    BY_LISTING.partition_key: event_subscriptions_partition(self.event_type),
+                    BY_LISTING.sort_key: f"{self.version:010d}#{self.subscription_id}",
+                }
+            )
         return item
 
     @classmethod

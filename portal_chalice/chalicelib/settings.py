@@ -21,6 +21,9 @@ from broker_contract.names import is_identifier
 from broker_contract.teams import TeamDirectory
 
 MAX_BODY_BYTES = 256 * 1024
+#: JSON nesting a request body may have: generous for schemas (32 schema levels) and content filters,
+#: far below the depth at which recursive code (parsers, validators, DynamoDB's 32-level documents) fails.
+MAX_BODY_DEPTH = 100
 
 
 class AuthMode(StrEnum):

@@ -299,16 +299,30 @@ class CatalogRepository(LazyClient):
         )
 
     def commit_unsubscribe(
-        self, subscription: SubscriptionRecord, intent: IntentRecord, extra: Sequence[dict[str, Any]] = ()
+        self,
+        subscription: SubscriptionRecord,
+        intent: IntentRecord,
+        tombstone: SubscriptionRecord | None = None,
+        extra: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Delete a subscription and its guard, -1 on its version's counter, record the teardown intent."""
-        operations: list[dict[str, Any]] = [
-            {
+        """Delete a subscription and its guard, -1 on its version's counter, record the teardown intent.
+
+        ``extra`` are more operations of the same transaction (quota counters given back). With ``tombstone``
+        (an event owner's forced removal) the subscription item is replaced by it instead, so the subscribing
+        team still sees the subscription, why it went and its teardown.
+        """
+        removal: dict[str, Any] = (
+            _put(tombstone.to_item(), "attribute_exists(pk)")
+            if tombstone is not None
+            else {
                 "Delete": {
                     "Key": serialize(subscription_key(subscription.subscription_id)),
                     "ConditionExpression": "attribute_exists(pk)",
                 }
-            },
+            }
+        )
+        operations: list[dict[str, Any]] = [
+            removal,
             {"Delete": {"Key": serialize(dedupe_key(subscription.dedupe_id))}},
             {
                 "Update": {
@@ -322,6 +336,26 @@ class CatalogRepository(LazyClient):
             *extra,
         ]
         self.transact(operations)
+
+    def replace_subscription(
+        self, subscription: SubscriptionRecord, expected_deployment_id: str, intent: IntentRecord
+    ) -> None:
+        """Store a changed subscription (and its deployment intent) only if nobody changed it since it was read."""
+        self.transact(
+            [
+                _put(
+                    subscription.to_item(),
+                    "deployment_id = :expected AND (attribute_not_exists(#status) OR #status = :active)",
+                    {":expected": expected_deployment_id, ":active": "active"},
+                    {"#status": "status"},
+                ),
+                _put(intent.to_item(), "attribute_not_exists(pk)"),
+            ]
+        )
+
+    def delete_subscription(self, subscription_id: str) -> None:
+        """Forget a removed subscription's remaining item (its teardown was requested when it was removed)."""
+        self.client.delete_item(TableName=self.table_name, Key=serialize(subscription_key(subscription_id)))
 
     # --- intents ----------------------------------------------------------------------------
 
@@ -366,8 +400,15 @@ class CatalogRepository(LazyClient):
         return int(deserialize(response["Attributes"])["next_sequence"])
 
 
-def _put(item: Mapping[str, Any], condition: str, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def _put(
+    item: Mapping[str, Any],
+    condition: str,
+    values: Mapping[str, Any] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     put: dict[str, Any] = {"Item": serialize(item), "ConditionExpression": condition}
     if values:
         put["ExpressionAttributeValues"] = serialize(values)
+    if names:
+        put["ExpressionAttributeNames"] = dict(names)
     return {"Put": put}

@@ -12,13 +12,14 @@ from chalicelib.http import (
     caller,
     flag,
     identifier,
+    if_match_revision,
     json_response,
     optional_identifier,
     parse_body,
     query,
     version_number,
 )
-from chalicelib.models import EventCreateRequest, EventUpdateRequest
+from chalicelib.models import EventCreateRequest, EventUpdateRequest, SampleEvent
 from chalicelib.services.pagination import parse_limit
 
 events_blueprint = Blueprint(__name__)
@@ -76,13 +77,7 @@ def update_event(event_type: str) -> Response:
     query(request, ())
     name = identifier(event_type, "event_type")
     body = parse_body(request, EventUpdateRequest)
-    raw_match: str | None = request.headers.get("if-match") if request.headers else None
-    if_match: int | None = None
-    if raw_match is not None:
-        if not raw_match.strip('"').isdigit():
-            raise bad_request("invalid If-Match", FieldProblem("If-Match", "must be the event's revision number"))
-        if_match = int(raw_match.strip('"'))
-    return json_response(services().events.update(team, name, body, if_match))
+    return json_response(services().events.update(team, name, body, if_match_revision(request)))
 
 
 @bp.route("/events/{event_type}", methods=["DELETE"], authorizer=AUTHORIZER)
@@ -103,3 +98,48 @@ def delete_version(event_type: str, version: str) -> Response:
     params = query(request, ("force",))
     name = identifier(event_type, "event_type")
     return json_response(services().events.delete(team, name, version_number(version), flag(params, "force")))
+
+
+@bp.route("/events/{event_type}/diff", methods=["GET"], authorizer=AUTHORIZER)
+@api_view
+def diff_versions(event_type: str) -> Response:
+    request = bp.current_request
+    caller(request)
+    params = query(request, ("from", "to"))
+    name = identifier(event_type, "event_type")
+    missing = [key for key in ("from", "to") if key not in params]
+    if missing:
+        raise bad_request(
+            f"missing query parameter(s): {', '.join(missing)}",
+            *(FieldProblem(key, "required: a version number") for key in missing),
+        )
+    earlier, later = version_number(params["from"], "from"), version_number(params["to"], "to")
+    return json_response(services().events.diff(name, earlier, later))
+
+
+@bp.route("/events/{event_type}/subscriptions", methods=["GET"], authorizer=AUTHORIZER)
+@api_view
+def list_event_subscriptions(event_type: str) -> Response:
+    request = bp.current_request
+    team = caller(request)
+    params = query(request, ("limit", "cursor"))
+    name = identifier(event_type, "event_type")
+    return json_response(
+        services().consumers.of_event(team, name, parse_limit(params.get("limit")), params.get("cursor"))
+    )
+
+
+@bp.route(
+    "/events/{event_type}/versions/{version}/test",
+    methods=["POST"],
+    authorizer=AUTHORIZER,
+    content_types=["application/json"],
+)
+@api_view
+def try_event(event_type: str, version: str) -> Response:
+    request = bp.current_request
+    team = caller(request)
+    query(request, ())
+    name, number = identifier(event_type, "event_type"), version_number(version)
+    sample = parse_body(request, SampleEvent)
+    return json_response(services().trial.try_event(team, name, number, sample.model_dump()))

@@ -13,7 +13,7 @@ bp = meta_blueprint
 
 @bp.route("/openapi.json", methods=["GET"])
 def openapi() -> Response:
-    return json_response(openapi_document())
+    return json_response(openapi_document(bp.current_app.routes))
 
 
 @bp.route("/health", methods=["GET"])

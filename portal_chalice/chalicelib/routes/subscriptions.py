@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from chalice.app import Blueprint, Response
 
 from chalicelib.auth import AUTHORIZER
 from chalicelib.container import services
+from chalicelib.errors import FieldProblem, bad_request
 from chalicelib.http import api_view, caller, json_response, parse_body, query, subscription_id
-from chalicelib.models import SubscriptionCreateRequest
+from chalicelib.models import ReplayRequest, SubscriptionChangeRequest, SubscriptionCreateRequest
 from chalicelib.services.pagination import parse_limit
 
 subscriptions_blueprint = Blueprint(__name__)
@@ -50,3 +53,64 @@ def delete_subscription(sub_id: str) -> Response:
     query(request, ())
     deployment = services().subscriptions.delete(team, subscription_id(sub_id))
     return json_response({"subscription_id": sub_id, "deployment_id": deployment})
+
+
+@bp.route("/subscriptions/{sub_id}", methods=["PATCH"], authorizer=AUTHORIZER, content_types=["application/json"])
+@api_view
+def change_subscription(sub_id: str) -> Response:
+    request = bp.current_request
+    team = caller(request)
+    query(request, ())
+    identity = subscription_id(sub_id)
+    body = parse_body(request, SubscriptionChangeRequest)
+    return json_response(services().consumers.change(team, identity, body))
+
+
+@bp.route(
+    "/subscriptions/{sub_id}/replays", methods=["POST"], authorizer=AUTHORIZER, content_types=["application/json"]
+)
+@api_view
+def start_replay(sub_id: str) -> Response:
+    request = bp.current_request
+    team = caller(request)
+    query(request, ())
+    identity = subscription_id(sub_id)
+    body = parse_body(request, ReplayRequest)
+    return json_response(services().recovery.start_replay(team, identity, body.start, body.end), 201)
+
+
+@bp.route("/subscriptions/{sub_id}/replays/{replay_name}", methods=["GET"], authorizer=AUTHORIZER)
+@api_view
+def get_replay(sub_id: str, replay_name: str) -> Response:
+    request = bp.current_request
+    team = caller(request)
+    query(request, ())
+    return json_response(services().recovery.replay(team, subscription_id(sub_id), replay_name))
+
+
+def sample_size(raw: str | None) -> int:
+    """``sample`` query parameter: 0..10 (SQS returns at most 10 messages per read), default 10."""
+    if raw is None:
+        return 10
+    if re.fullmatch(r"[0-9]{1,2}", raw) is None or int(raw) > 10:
+        raise bad_request(f"invalid sample {raw!r}", FieldProblem("sample", "must be a whole number from 0 to 10"))
+    return int(raw)
+
+
+@bp.route("/subscriptions/{sub_id}/dead-letters", methods=["GET"], authorizer=AUTHORIZER)
+@api_view
+def get_dead_letters(sub_id: str) -> Response:
+    request = bp.current_request
+    team = caller(request)
+    params = query(request, ("sample",))
+    identity = subscription_id(sub_id)
+    return json_response(services().recovery.dead_letters(team, identity, sample_size(params.get("sample"))))
+
+
+@bp.route("/subscriptions/{sub_id}/dead-letters/redrive", methods=["POST"], authorizer=AUTHORIZER)
+@api_view
+def redrive_dead_letters(sub_id: str) -> Response:
+    request = bp.current_request
+    team = caller(request)
+    query(request, ())
+    return json_response(services().recovery.redrive(team, subscription_id(sub_id)))

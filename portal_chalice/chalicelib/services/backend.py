@@ -11,12 +11,21 @@ from broker_contract.config import RuntimeConfig
 from broker_contract.names import BrokerNames
 from broker_contract.records import utc_now
 from chalicelib.aws.catalog import CatalogRepository
+from chalicelib.aws.dead_letters import DeadLetterQueues
 from chalicelib.aws.registry import SchemaRegistry
+from chalicelib.aws.replays import EventReplays
 from chalicelib.aws.storage import ObjectStorage
 
 
 def random_hex() -> str:
     return secrets.token_hex(8)
+
+
+def _unconfigured(service: str) -> Callable[[], object]:
+    def fail() -> object:
+        raise RuntimeError(f"no {service} client was given to this backend")
+
+    return fail
 
 
 @dataclass
@@ -27,6 +36,8 @@ class Backend:
     catalog: CatalogRepository
     storage: ObjectStorage
     registry: SchemaRegistry
+    replays: EventReplays = field(default_factory=lambda: EventReplays(_unconfigured("events")))
+    dead_letters: DeadLetterQueues = field(default_factory=lambda: DeadLetterQueues(_unconfigured("sqs")))
     clock: Callable[[], datetime] = utc_now
     new_hex: Callable[[], str] = field(default=random_hex)
 

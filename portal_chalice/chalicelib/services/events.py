@@ -10,7 +10,7 @@ from broker_contract.catalog import BY_APPLICATION, BY_LISTING, BY_TEAM, Index
 from broker_contract.names import detail_type, producer_endpoint_path
 from broker_contract.schemas import draft04_problems, envelope_schema
 from chalicelib.aws.catalog import ConditionFailed
-from chalicelib.errors import FieldProblem, bad_request, conflict, forbidden, not_found
+from chalicelib.errors import FieldProblem, bad_request, conflict, forbidden, incompatible, not_found
 from chalicelib.models import (
     EventChange,
     EventCreateRequest,
@@ -19,6 +19,8 @@ from chalicelib.models import (
     EventSummary,
     EventUpdateRequest,
     Removal,
+    SchemaDiff,
+    VersionCompatibility,
     VersionDetail,
     VersionSummary,
 )
@@ -26,13 +28,14 @@ from chalicelib.records import (
     EVENTS_PARTITION,
     EventRecord,
     IntentRecord,
+    SubscriptionStatus,
     VersionRecord,
     application_partition,
     team_partition,
 )
 from chalicelib.services.applications import ApplicationOwnership
 from chalicelib.services.backend import Backend
-from chalicelib.services.compat import compare
+from chalicelib.services.compat import Comparison, CompatibilityMode, Verdict, compare
 from chalicelib.services.pagination import decode_cursor, encode_cursor
 from chalicelib.services.quotas import QuotaGuard
 from chalicelib.services.subscriptions import SubscriptionService
@@ -57,6 +60,56 @@ def check_data_schema(data: dict[str, Any], event_type: str, version: int) -> No
 
 def summary(event: EventRecord) -> EventSummary:
     return EventSummary.model_validate(event.model_dump())
+
+
+def version_compatibility(version: VersionRecord, previous: VersionRecord | None) -> VersionCompatibility:
+    """A version's verdicts against the version before it (both directions; computed, never stale)."""
+    if previous is None:
+        comparison = Comparison(Verdict(), Verdict())
+    else:
+        comparison = compare(previous.data_schema, version.data_schema)
+    return VersionCompatibility.model_validate(
+        {
+            "mode": version.compatibility_mode,
+            "against": previous.version if previous is not None else None,
+            "backward": comparison.backward.to_dict(),
+            "forward": comparison.forward.to_dict(),
+        }
+    )
+
+
+def legacy_problems(compatibility: VersionCompatibility) -> list[str]:
+    """``compatibility_problems`` as before modes existed: the BACKWARD problems as text."""
+    return [f"{problem.pointer}: {problem.message}" for problem in compatibility.backward.problems]
+
+
+def enforce(mode: CompatibilityMode, earlier: list[VersionRecord], data: dict[str, Any]) -> None:
+    """409 listing every problem (with its pointer) when ``data`` breaks ``mode`` against ``earlier``.
+
+    Undecided directions count as broken: a mode is a promise, and "cannot decide" does not keep it.
+    """
+    if mode is CompatibilityMode.NONE or not earlier:
+        return
+    against = earlier if mode.transitive else earlier[-1:]
+    details: list[FieldProblem] = []
+    for version in against:
+        comparison = compare(version.data_schema, data)
+        for direction, verdict, needed in (
+            ("BACKWARD", comparison.backward, mode.backward),
+            ("FORWARD", comparison.forward, mode.forward),
+        ):
+            if not needed or verdict.compatible is True:
+                continue
+            for problem in verdict.problems:
+                details.append(
+                    FieldProblem(f"data{problem.pointer}", f"{direction} against v{version.version}: {problem.message}")
+                )
+    if details:
+        raise incompatible(
+            f"the new schema breaks the event's {mode.value} compatibility mode ({len(details)} problem(s)); "
+            "nothing was stored",
+            *details,
+        )
 
 
 def endpoint_path(event: EventRecord, version: int) -> str | None:
@@ -130,6 +183,7 @@ class EventService:
             connection_type=request.connection_type.value,
             latest_version=1,
             revision=1,
+            compatibility_mode=request.compatibility_mode.value,
             created_at=now,
             updated_at=now,
         )
@@ -142,6 +196,7 @@ class EventService:
             created_at=now,
             created_by=team,
             deployment_id=intent.deployment_ids["1"],
+            compatibility_mode=request.compatibility_mode.value,
         )
         claim = self.applications.claim(team, request.application, now)
         demand = version_demand(event.connection_type, 1, new_event_type=True)
@@ -161,6 +216,7 @@ class EventService:
             schema_=envelope_schema(request.data, request.event_type, 1),
             producer_endpoint_path=endpoint_path(event, 1),
             deployment_id=version.deployment_id,
+            compatibility=version_compatibility(version, None),
         )
 
     # --- read -------------------------------------------------------------------------------
@@ -194,9 +250,10 @@ class EventService:
         event, versions = self.backend.catalog.get_event_with_versions(event_type)
         if event is None:
             raise not_found(f"event type {event_type!r} not found")
-        return EventDetail(
-            **summary(event).model_dump(),
-            versions=[
+        items = []
+        for index, version in enumerate(versions):
+            compatibility = version_compatibility(version, versions[index - 1] if index else None)
+            items.append(
                 VersionSummary(
                     version=version.version,
                     description=version.description,
@@ -204,12 +261,35 @@ class EventService:
                     created_by=version.created_by,
                     subscription_count=version.subscription_count,
                     deployment_id=version.deployment_id,
-                    backward_compatible=version.backward_compatible,
-                    compatibility_problems=version.compatibility_problems,
+                    backward_compatible=compatibility.backward.compatible if index else None,
+                    compatibility_problems=legacy_problems(compatibility),
+                    compatibility=compatibility,
                     producer_endpoint_path=endpoint_path(event, version.version),
                 )
-                for version in versions
-            ],
+            )
+        return EventDetail(**summary(event).model_dump(), versions=items)
+
+    def diff(self, event_type: str, earlier: int, later: int) -> SchemaDiff:
+        """Both directions between two versions of one event type (any authenticated team may read it)."""
+        event, versions = self.backend.catalog.get_event_with_versions(event_type)
+        if event is None:
+            raise not_found(f"event type {event_type!r} not found")
+        by_number = {version.version: version for version in versions}
+        for name, number in (("from", earlier), ("to", later)):
+            if number not in by_number:
+                raise not_found(f"event type {event_type!r} has no version {number} (query parameter '{name}')")
+        comparison = compare(by_number[earlier].data_schema, by_number[later].data_schema)
+        return SchemaDiff.model_validate(
+            {
+                "event_type": event_type,
+                "from": earlier,
+                "to": later,
+                "mode": event.compatibility_mode,
+                "backward": comparison.backward.to_dict(),
+                "forward": comparison.forward.to_dict(),
+                "from_schema": by_number[earlier].data_schema,
+                "to_schema": by_number[later].data_schema,
+            }
         )
 
     def get_version(self, event_type: str, number: int) -> VersionDetail:
@@ -246,9 +326,15 @@ class EventService:
         lost = conflict(f"event type {event_type!r} was changed concurrently; read it again and retry")
         now = self.backend.clock()
         description = event.description if request.description is None else request.description
+        mode = request.compatibility_mode or CompatibilityMode(event.compatibility_mode)
         if request.data is None or (previous is not None and previous.data_schema == request.data):
             changed = event.model_copy(
-                update={"description": description, "revision": event.revision + 1, "updated_at": now}
+                update={
+                    "description": description,
+                    "compatibility_mode": mode.value,
+                    "revision": event.revision + 1,
+                    "updated_at": now,
+                }
             )
             try:
                 catalog.replace_event(changed, event.revision)
@@ -265,7 +351,8 @@ class EventService:
         number = event.latest_version + 1
         self._names_fit(event_type, number)
         self.quotas.check_versions(event_type, event.latest_version)
-        report = compare(previous.data_schema, request.data) if previous is not None else None
+        _, earlier = catalog.get_event_with_versions(event_type)
+        enforce(mode, earlier, request.data)
         intent = self._new_intent("provision_version", team, event_type, [number])
         version = VersionRecord(
             event_type=event_type,
@@ -275,12 +362,13 @@ class EventService:
             created_at=now,
             created_by=team,
             deployment_id=intent.deployment_ids[str(number)],
-            backward_compatible=report.compatible if report else None,
-            compatibility_problems=report.problems if report else [],
+            compatibility_mode=mode.value,
         )
+        compatibility = version_compatibility(version, previous)
         changed = event.model_copy(
             update={
                 "description": description,
+                "compatibility_mode": mode.value,
                 "latest_version": number,
                 "revision": event.revision + 1,
                 "updated_at": now,
@@ -301,8 +389,9 @@ class EventService:
             schema_=envelope_schema(request.data, event_type, number),
             producer_endpoint_path=endpoint_path(event, number),
             deployment_id=version.deployment_id,
-            backward_compatible=version.backward_compatible,
-            compatibility_problems=version.compatibility_problems,
+            backward_compatible=compatibility.backward.compatible if previous is not None else None,
+            compatibility_problems=legacy_problems(compatibility),
+            compatibility=compatibility,
         )
 
     # --- delete -----------------------------------------------------------------------------
@@ -333,7 +422,8 @@ class EventService:
         removed_subscriptions: list[str] = []
         deployment_ids: list[str] = []
         for subscription in subscriptions:
-            deployment_ids.append(self.subscriptions.remove(subscription, team))
+            reason: SubscriptionStatus = "event_deleted" if version is None else "version_deleted"
+            deployment_ids.append(self.subscriptions.remove(subscription, team, reason))
             removed_subscriptions.append(subscription.subscription_id)
         if removed_subscriptions:
             event, versions = catalog.get_event_with_versions(event_type)

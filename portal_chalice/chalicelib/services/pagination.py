@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 from broker_contract.catalog import KEY_ATTRIBUTES
@@ -45,7 +46,8 @@ def parse_limit(raw: str | None) -> int:
     """``limit`` query parameter: 1..100, default 20."""
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    # str.isdigit() accepts '²' and other digits int() refuses: only ASCII digits, and not thousands of them
+    if re.fullmatch(r"[0-9]{1,3}", raw) is None or not 1 <= int(raw) <= MAX_LIMIT:
         raise bad_request(
             f"invalid limit {raw!r}", FieldProblem("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
         )

@@ -17,7 +17,7 @@ from broker_contract.capacity import COUNTED, limit, subscription_demand, versio
 from broker_contract.catalog import BY_LISTING
 from broker_contract.config import Quotas
 from broker_contract.models import ConsumerDeployment
-from broker_contract.patterns import consumer_event_pattern, event_pattern_json
+from broker_contract.routing import consumer_event_pattern, event_pattern_json
 from chalicelib.aws.catalog import CatalogRepository, ConditionFailed
 from chalicelib.aws.guards import CatalogGuards, TransactItem
 from chalicelib.errors import ApiError, FieldProblem, bad_request

@@ -14,7 +14,7 @@ from broker_contract.schemas import data_field_paths
 from chalicelib.aws.catalog import ConditionFailed
 from chalicelib.errors import FieldProblem, bad_request, conflict, forbidden, from_validation_error, not_found, rule_of
 from chalicelib.models import Subscription, SubscriptionCreateRequest, SubscriptionDetail, SubscriptionList
-from chalicelib.records import IntentRecord, SubscriptionRecord, dedupe_id, team_partition
+from chalicelib.records import IntentRecord, SubscriptionRecord, SubscriptionStatus, dedupe_id, team_partition
 from chalicelib.services.backend import Backend
 from chalicelib.services.pagination import decode_cursor, encode_cursor
 from chalicelib.services.quotas import QuotaGuard
@@ -210,14 +210,23 @@ class SubscriptionService:
         )
 
     def delete(self, team: str, subscription_id: str) -> str:
-        """Only the subscribing team may delete; returns the teardown deployment id."""
+        """Only the subscribing team may delete; returns the teardown deployment id.
+
+        A subscription the event owner already removed is only forgotten: its teardown was requested then.
+        """
         record = self._visible(team, subscription_id)
         if record.team != team:
             raise forbidden(f"subscription {subscription_id} belongs to team {record.team}; only it may delete it")
+        if not record.active:
+            self.backend.catalog.delete_subscription(subscription_id)
+            return record.deployment_id
         return self.remove(record, team)
 
-    def remove(self, record: SubscriptionRecord, requested_by: str) -> str:
-        """Delete a subscription and request its consumer's teardown (also used by forced event deletes)."""
+    def remove(self, record: SubscriptionRecord, requested_by: str, tombstone: SubscriptionStatus | None = None) -> str:
+        """Delete a subscription and request its consumer's teardown (also used by forced event deletes).
+
+        ``tombstone`` (forced deletes) keeps the item for its team with that status and the teardown's id.
+        """
         catalog = self.backend.catalog
         event = catalog.get_event(record.event_type)
         if event is None:
@@ -234,8 +243,17 @@ class SubscriptionService:
             requested_by=requested_by,
             requested_at=self.backend.clock(),
         )
+        kept = (
+            record.model_copy(
+                update={"status": tombstone, "deployment_id": deployment_id, "updated_at": intent.requested_at}
+            )
+            if tombstone is not None
+            else None
+        )
         try:
-            catalog.commit_unsubscribe(record, intent, self.quotas.release(subscription_demand(record.connection_type)))
+            catalog.commit_unsubscribe(
+                record, intent, kept, self.quotas.release(subscription_demand(record.connection_type))
+            )
         except ConditionFailed:
             raise conflict(f"subscription {record.subscription_id} changed concurrently; retry") from None
         run_intent(self.workflows, intent, f"removal of subscription {record.subscription_id}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
@@ -78,7 +79,38 @@ def consumer_model(subscription: SubscriptionRecord) -> ConsumerModel:
     }
     if subscription.auth is not None:
         data["auth"] = subscription.auth
+    if subscription.connection_type == "SQS":
+        data["manage_queue_policy"] = subscription.manage_queue_policy
     return CONSUMER_ADAPTER.validate_python(data)
+
+
+def consumer_deployment(
+    environment: str,
+    event: EventRecord,
+    subscription: SubscriptionRecord,
+    *,
+    action: DeploymentAction,
+    deployment_id: str,
+    sequence: int,
+    requested_by: str,
+    requested_at: datetime,
+) -> ConsumerDeployment:
+    """The consumer deployment file of a stored subscription (raises ``ValidationError`` when it is not valid)."""
+    return ConsumerDeployment(
+        deployment_id=deployment_id,
+        action=action,
+        sequence=sequence,
+        environment=environment,
+        requested_by=requested_by,
+        requested_at=requested_at,
+        subscription_id=subscription.subscription_id,
+        event=EventVersionRef(application=event.application, event_type=event.event_type, version=subscription.version),
+        target_unit=subscription.target_unit,
+        consumer=consumer_model(subscription),
+        content_filter=subscription.content_filter,
+        max_retry_attempts=subscription.retry_attempts,
+        max_event_age_seconds=subscription.maximum_event_age_seconds,
+    )
 
 
 class Workflows:
@@ -211,20 +243,15 @@ class Workflows:
         deployment_id = intent.deployment_ids[subscription.subscription_id]
 
         def build(sequence: int) -> ConsumerDeployment:
-            return ConsumerDeployment(
-                deployment_id=deployment_id,
+            return consumer_deployment(
+                self.backend.config.environment,
+                event,
+                subscription,
                 action=action,
+                deployment_id=deployment_id,
                 sequence=sequence,
-                environment=self.backend.config.environment,
                 requested_by=intent.requested_by,
                 requested_at=intent.requested_at,
-                subscription_id=subscription.subscription_id,
-                event=EventVersionRef(
-                    application=event.application, event_type=event.event_type, version=subscription.version
-                ),
-                target_unit=subscription.target_unit,
-                consumer=consumer_model(subscription),
-                content_filter=subscription.content_filter,
             )
 
         return DeploymentPlan(

@@ -7,7 +7,7 @@ import pytest
 from broker_contract.capacity import TARGETS_PER_SUBSCRIPTION_RULE, subscription_demand
 from broker_contract.config import Quotas
 from broker_contract.models import ConsumerDeployment
-from broker_contract.patterns import consumer_event_pattern, event_pattern_json
+from broker_contract.routing import consumer_event_pattern, event_pattern_json
 from tests.functional.components.conftest import Synthesized, resources_of
 from tests.functional.components.test_consumer_stacks import CONSUMERS
 

@@ -18,7 +18,9 @@ from app import app
 from chalice.test import Client
 from chalicelib import container
 from chalicelib.aws.catalog import CatalogRepository
+from chalicelib.aws.dead_letters import DeadLetterQueues
 from chalicelib.aws.registry import LocalSchemaRegistry
+from chalicelib.aws.replays import EventReplays
 from chalicelib.aws.storage import ObjectStorage
 from chalicelib.services.backend import Backend
 from chalicelib.settings import PortalSettings, RegistryMode
@@ -68,6 +70,8 @@ def backend(aws: None) -> Backend:
     config = runtime_config()
     dynamodb = boto3.client("dynamodb", region_name=config.region)
     s3 = boto3.client("s3", region_name=config.region)
+    events = boto3.client("events", region_name=config.region)
+    sqs = boto3.client("sqs", region_name=config.region)
     create_catalog_table(dynamodb, config.catalog_table_name)
     create_buckets(s3, config)
     return Backend(
@@ -75,6 +79,8 @@ def backend(aws: None) -> Backend:
         catalog=CatalogRepository(config.catalog_table_name, lambda: dynamodb),
         storage=ObjectStorage(lambda: s3),
         registry=LocalSchemaRegistry(),
+        replays=EventReplays(lambda: events),
+        dead_letters=DeadLetterQueues(lambda: sqs),
     )
 
 

@@ -314,8 +314,12 @@ def test_compatible_schema_change_creates_next_version(client: Client, backend: 
     response = client.http.put("/events/order-created", headers=SHOP, body=body({"data": data}))
     assert response.status_code == 200
     change = response.json_body
-    assert (change["version"], change["version_created"], change["backward_compatible"]) == (2, True, True)
-    assert change["compatibility_problems"] == []
+    # an optional field added to an open schema: FORWARD (the default mode) holds, BACKWARD does not
+    assert (change["version"], change["version_created"]) == (2, True)
+    assert change["compatibility"]["mode"] == "FORWARD"
+    assert change["compatibility"]["forward"] == {"compatible": True, "problems": []}
+    assert change["compatibility"]["backward"]["compatible"] is False
+    assert change["backward_compatible"] is False
     assert change["producer_endpoint_path"] == "/order-created/2"
     assert change["event"]["latest_version"] == 2
     files = {(item.event.version, item.sequence) for item in producer_files(backend)}
@@ -325,26 +329,138 @@ def test_compatible_schema_change_creates_next_version(client: Client, backend: 
         == data
     )
     versions = client.http.get("/events/order-created", headers=SHOP).json_body["versions"]
-    assert [(v["version"], v["backward_compatible"]) for v in versions] == [(1, None), (2, True)]
+    assert [
+        (v["version"], v["compatibility"]["against"], v["compatibility"]["forward"]["compatible"]) for v in versions
+    ] == [
+        (1, None, True),
+        (2, 1, True),
+    ]
 
 
-def test_incompatible_schema_change_reports_reasons(client: Client) -> None:
+def test_incompatible_schema_change_is_refused_with_every_problem_and_nothing_stored(
+    client: Client, backend: Backend
+) -> None:
     create_event(client)
     data = copy.deepcopy(ORDER_DATA)
     del data["properties"]["customer"]
-    data["required"] = ["order_id", "amount", "currency"]
+    data["required"] = ["order_id"]
+    data["properties"]["amount"] = {"type": ["number", "string"]}
+    data["properties"]["currency"]["enum"] = ["EUR", "USD", "GBP"]
+    response = client.http.put("/events/order-created", headers=SHOP, body=body({"data": data}))
+    assert response.status_code == 409
+    error = response.json_body["error"]
+    assert error["code"] == "incompatible_schema"
+    REFUSED_BY_V1 = ": valid under the new schema, refused by the earlier one"
+    # pointers are in the schema that must accept (for FORWARD: v1), messages say what it would refuse
+    assert {(item["field"], item["rule"]) for item in error["details"]} == {
+        (
+            "data/properties/amount/type",
+            "FORWARD against v1: strings" + REFUSED_BY_V1,
+        ),
+        (
+            "data/properties/amount/minimum",
+            "FORWARD against v1: numbers below 0" + REFUSED_BY_V1,
+        ),
+        (
+            "data/properties/currency",
+            "FORWARD against v1: value 'GBP'" + REFUSED_BY_V1,
+        ),
+        (
+            "data/required",
+            "FORWARD against v1: objects without the field 'amount'" + REFUSED_BY_V1,
+        ),
+        (
+            "data/properties/customer/type",
+            "FORWARD against v1: null, booleans, numbers, strings, arrays" + REFUSED_BY_V1,
+        ),
+        (
+            "data/properties/customer/properties/country/type",
+            "FORWARD against v1: null, booleans, numbers, arrays, objects" + REFUSED_BY_V1,
+        ),
+    }
+    assert [v["version"] for v in client.http.get("/events/order-created", headers=SHOP).json_body["versions"]] == [1]
+    assert len(producer_files(backend)) == 1
+
+
+def test_mode_none_accepts_any_change_and_the_verdicts_still_show(client: Client) -> None:
+    create_event(client, compatibility_mode="NONE")
+    data = copy.deepcopy(ORDER_DATA)
     data["properties"]["amount"] = {"type": "string"}
-    data["properties"]["currency"]["enum"] = ["EUR"]
-    data["additionalProperties"] = False
     change = client.http.put("/events/order-created", headers=SHOP, body=body({"data": data})).json_body
-    assert change["backward_compatible"] is False
+    assert change["version_created"] is True
+    assert change["compatibility"]["backward"]["compatible"] is False
+    assert change["compatibility"]["forward"]["compatible"] is False
     assert change["compatibility_problems"] == [
-        "additionalProperties tightened at /: unknown fields are now refused",
-        "newly required field: /currency",
-        "type changed at /amount: ['number'] -> ['string']",
-        "enum narrowed at /currency: ['USD'] no longer allowed",
-        "field removed: /customer",
+        "/properties/amount/type: numbers: valid under the earlier schema, refused by the new one"
     ]
+
+
+def test_owner_changes_the_mode_and_transitive_modes_check_every_version(client: Client) -> None:
+    create_event(client, compatibility_mode="NONE")
+    v2 = copy.deepcopy(ORDER_DATA)
+    v2["properties"]["amount"] = {"type": "number", "minimum": 10}
+    assert client.http.put("/events/order-created", headers=SHOP, body=body({"data": v2})).status_code == 200
+    refused = client.http.put("/events/order-created", headers=OTHER, body=body({"compatibility_mode": "FULL"}))
+    assert refused.status_code == 403
+    changed = client.http.put(
+        "/events/order-created", headers=SHOP, body=body({"compatibility_mode": "FORWARD_TRANSITIVE"})
+    )
+    assert changed.json_body["event"]["compatibility_mode"] == "FORWARD_TRANSITIVE"
+    # v3 lowers the minimum to 5: v2 (minimum 10) refuses 5..10, v1 (minimum 0) accepts them: only v2 is named
+    v3 = copy.deepcopy(ORDER_DATA)
+    v3["properties"]["amount"] = {"type": "number", "minimum": 5}
+    response = client.http.put("/events/order-created", headers=SHOP, body=body({"data": v3}))
+    assert response.status_code == 409
+    assert [item["rule"].split(":")[0] for item in response.json_body["error"]["details"]] == ["FORWARD against v2"]
+    # plain FORWARD checks the latest version only: v4 adds an optional field to v2, which v2 accepts
+    assert (
+        client.http.put("/events/order-created", headers=SHOP, body=body({"compatibility_mode": "FORWARD"})).status_code
+        == 200
+    )
+    v4 = copy.deepcopy(v2)
+    v4["properties"]["note"] = {"type": "string"}
+    assert client.http.put("/events/order-created", headers=SHOP, body=body({"data": v4})).status_code == 200
+
+
+def test_undecidable_change_is_refused_under_a_mode_with_the_reason(client: Client) -> None:
+    create_event(client)
+    data = copy.deepcopy(ORDER_DATA)
+    data["properties"]["order_id"] = {"type": "string", "minLength": 1, "pattern": "^o-"}
+    v2 = client.http.put("/events/order-created", headers=SHOP, body=body({"data": data, "compatibility_mode": "NONE"}))
+    assert v2.status_code == 200
+    data["properties"]["order_id"]["pattern"] = "^ord-"
+    response = client.http.put(
+        "/events/order-created", headers=SHOP, body=body({"data": data, "compatibility_mode": "FORWARD"})
+    )
+    assert response.status_code == 409
+    assert response.json_body["error"]["details"] == [
+        {
+            "field": "data/properties/order_id/pattern",
+            "rule": "FORWARD against v2: cannot decide: pattern changed to '^o-'",
+        }
+    ]
+
+
+def test_diff_shows_both_directions_and_both_schemas(client: Client) -> None:
+    create_event(client, compatibility_mode="NONE")
+    data = copy.deepcopy(ORDER_DATA)
+    data["required"] = ["order_id"]
+    client.http.put("/events/order-created", headers=SHOP, body=body({"data": data}))
+    diff = client.http.get("/events/order-created/diff?from=1&to=2", headers=BILLING).json_body
+    assert (diff["from"], diff["to"], diff["mode"]) == (1, 2, "NONE")
+    assert diff["backward"] == {"compatible": True, "problems": []}
+    assert diff["forward"]["compatible"] is False
+    assert diff["forward"]["problems"] == [
+        {
+            "pointer": "/required",
+            "message": "objects without the field 'amount': valid under the new schema, refused by the earlier one",
+        }
+    ]
+    assert (diff["from_schema"], diff["to_schema"]) == (ORDER_DATA, data)
+    assert client.http.get("/events/order-created/diff?from=1&to=3", headers=SHOP).status_code == 404
+    missing = client.http.get("/events/order-created/diff?from=1", headers=SHOP)
+    assert (missing.status_code, missing.json_body["error"]["details"][0]["field"]) == (400, "to")
+    assert client.http.get("/events/order-created/diff?from=0&to=1", headers=SHOP).status_code == 400
 
 
 def test_update_by_another_team_is_403_and_unknown_is_404(client: Client) -> None:
@@ -414,6 +530,14 @@ def test_delete_with_subscriptions_is_409_unless_forced(client: Client, backend:
     assert removal["versions"] == [1]
     assert removal["removed_subscriptions"] == [sub["subscription_id"]]
     assert client.http.get("/events/order-created", headers=SHOP).status_code == 404
+    # the subscriber still sees its subscription, why it went, and its teardown deployment
+    kept = client.http.get(f"/subscriptions/{sub['subscription_id']}", headers=BILLING).json_body
+    assert (kept["status"], kept["deployment_id"]) == ("event_deleted", removal["deployment_ids"][0])
+    listed = client.http.get("/subscriptions", headers=BILLING).json_body["items"]
+    assert [(item["subscription_id"], item["status"]) for item in listed] == [(sub["subscription_id"], "event_deleted")]
+    # deleting it then only forgets it: the teardown was requested already
+    forgotten = client.http.delete(f"/subscriptions/{sub['subscription_id']}", headers=BILLING)
+    assert forgotten.json_body["deployment_id"] == removal["deployment_ids"][0]
     assert client.http.get(f"/subscriptions/{sub['subscription_id']}", headers=BILLING).status_code == 404
     # teardown files: the consumer, then the producer
     consumer_bucket = backend.config.consumer_bucket_name

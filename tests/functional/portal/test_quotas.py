@@ -15,7 +15,7 @@ from chalicelib.settings import PortalSettings, RegistryMode
 
 from broker_contract.capacity import COUNTED
 from broker_contract.config import Quotas
-from broker_contract.patterns import event_pattern_json
+from broker_contract.routing import event_pattern_json
 from tests.functional.portal.conftest import (
     BILLING,
     SHOP,

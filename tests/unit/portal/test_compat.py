@@ -1,61 +1,183 @@
-"""Backward-compatibility rules between two data schemas (pure)."""
+"""The compatibility checker, direction by direction, on the changes the issue names (pure).
+
+BACKWARD: the new schema accepts every instance valid under the old one (``includes(old, new)``).
+FORWARD: the old schema accepts every instance valid under the new one (``includes(new, old)``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from chalicelib.services.compat import compare
-
-BASE: dict[str, Any] = {
-    "type": "object",
-    "required": ["id"],
-    "properties": {
-        "id": {"type": "string", "maxLength": 10},
-        "kind": {"type": "string", "enum": ["a", "b"]},
-        "lines": {"type": "array", "items": {"type": "object", "properties": {"sku": {"type": "string"}}}},
-        "amount": {"type": "number"},
-    },
-}
+from chalicelib.services.compat import CompatibilityMode, compare, includes
 
 
-def changed(**properties: Any) -> dict[str, Any]:
-    return {**BASE, "properties": {**BASE["properties"], **properties}}
+def obj(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, **extra}
 
 
-def test_identical_and_additive_changes_are_compatible() -> None:
-    assert compare(BASE, BASE).compatible
-    widened = changed(kind={"type": "string", "enum": ["a", "b", "c"]}, note={"type": "string"})
-    report = compare(BASE, widened)
-    assert (report.compatible, report.problems) == (True, [])
-    assert compare(BASE, changed(amount={"type": ["number", "null"]})).compatible
+def directions(old: dict[str, Any], new: dict[str, Any]) -> tuple[bool | None, bool | None]:
+    comparison = compare(old, new)
+    return comparison.backward.compatible, comparison.forward.compatible
 
 
 @pytest.mark.parametrize(
-    ("new", "problem"),
+    ("old", "new", "backward", "forward"),
     [
+        # narrowing an anyOf: old writers' integers are refused by the new schema
         (
-            {k: v for k, v in BASE.items() if k != "properties"} | {"properties": {"id": {"type": "string"}}},
-            "field removed: /amount",
+            obj({"x": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}),
+            obj({"x": {"anyOf": [{"type": "string"}]}}),
+            False,
+            True,
         ),
-        ({**BASE, "required": ["id", "amount"]}, "newly required field: /amount"),
-        (changed(amount={"type": "string"}), "type changed at /amount: ['number'] -> ['string']"),
-        (changed(kind={"type": "string", "enum": ["a"]}), "enum narrowed at /kind: ['b'] no longer allowed"),
-        (changed(amount={"type": "number", "enum": [1, 2]}), "enum added at /amount: values are now restricted"),
+        # a $ref'd definition changed from string to integer breaks both directions
         (
-            {**BASE, "additionalProperties": False},
-            "additionalProperties tightened at /: unknown fields are now refused",
+            {**obj({"x": {"$ref": "#/definitions/d"}}), "definitions": {"d": {"type": "string"}}},
+            {**obj({"x": {"$ref": "#/definitions/d"}}), "definitions": {"d": {"type": "integer"}}},
+            False,
+            False,
         ),
-        (changed(id={"type": "string", "maxLength": 5}), "maxLength tightened at /id: 10 -> 5"),
-        (changed(amount={"type": "number", "minimum": 0}), "minimum tightened at /amount: None -> 0"),
-        (changed(id={"type": "string", "maxLength": 10, "pattern": "^x"}), "pattern changed at /id"),
+        # a required field made optional: new writers may leave it out, old readers require it
+        (obj({"a": {"type": "string"}}, required=["a"]), obj({"a": {"type": "string"}}), True, False),
+        # number widened to number|string: old readers refuse strings
+        (obj({"a": {"type": "number"}}), obj({"a": {"type": ["number", "string"]}}), True, False),
+        # an optional typed field added to an open schema: old writers may have put anything there
+        (obj({}), obj({"note": {"type": "string"}}), False, True),
+        # the same on a closed schema: old writers never wrote it, old readers refuse it
         (
-            changed(lines={"type": "array", "items": {"type": "object", "properties": {"sku": {"type": "integer"}}}}),
-            "type changed at /lines/items/sku: ['string'] -> ['integer']",
+            obj({}, additionalProperties=False),
+            obj({"note": {"type": "string"}}, additionalProperties=False),
+            True,
+            False,
         ),
+        # additionalProperties as a schema
+        (
+            obj({}, additionalProperties={"type": "string"}),
+            obj({}, additionalProperties={"type": "integer"}),
+            False,
+            False,
+        ),
+        (obj({}, additionalProperties={"type": "string"}), obj({}), True, False),
+        # patternProperties with the same patterns
+        (
+            obj({}, patternProperties={"^x-": {"type": "string"}}),
+            obj({}, patternProperties={"^x-": {"type": ["string", "null"]}}),
+            True,
+            False,
+        ),
+        # items as an array (tuple) and additionalItems
+        (
+            {
+                "type": "object",
+                "properties": {"p": {"type": "array", "items": [{"type": "string"}], "additionalItems": False}},
+            },
+            {
+                "type": "object",
+                "properties": {"p": {"type": "array", "items": [{"type": "string"}, {"type": "integer"}]}},
+            },
+            True,
+            False,
+        ),
+        # dependencies (property form)
+        (obj({"a": {}, "b": {}}), obj({"a": {}, "b": {}}, dependencies={"a": ["b"]}), False, True),
+        # exclusiveMinimum (draft-04 boolean form)
+        (
+            obj({"n": {"type": "number", "minimum": 0}}),
+            obj({"n": {"type": "number", "minimum": 0, "exclusiveMinimum": True}}),
+            False,
+            True,
+        ),
+        # integers: minimum 0 exclusive is minimum 1 inclusive
+        (
+            obj({"n": {"type": "integer", "minimum": 0, "exclusiveMinimum": True}}),
+            obj({"n": {"type": "integer", "minimum": 1}}),
+            True,
+            True,
+        ),
+        # multipleOf: multiples of 4 are multiples of 2
+        (
+            obj({"n": {"type": "integer", "multipleOf": 4}}),
+            obj({"n": {"type": "integer", "multipleOf": 2}}),
+            True,
+            False,
+        ),
+        # uniqueItems
+        (obj({"l": {"type": "array"}}), obj({"l": {"type": "array", "uniqueItems": True}}), False, True),
+        # enum widened
+        (obj({"k": {"enum": ["a", "b"]}}), obj({"k": {"enum": ["a", "b", "c"]}}), True, False),
+        # type lists
+        (obj({"k": {"type": ["string", "null"]}}), obj({"k": {"type": "string"}}), False, True),
+        # allOf on the including side is every conjunct
+        (
+            obj({"k": {"type": "string", "maxLength": 3}}),
+            obj({"k": {"allOf": [{"type": "string"}, {"maxLength": 5}]}}),
+            True,
+            False,
+        ),
+        # oneOf with branches of different types is decided like anyOf
+        (obj({"k": {"type": "string"}}), obj({"k": {"oneOf": [{"type": "string"}, {"type": "integer"}]}}), True, False),
     ],
 )
-def test_each_breaking_change_is_reported(new: dict[str, Any], problem: str) -> None:
-    report = compare(BASE, new)
-    assert report.compatible is False
-    assert problem in report.problems
+def test_each_direction_is_decided(
+    old: dict[str, Any], new: dict[str, Any], backward: bool | None, forward: bool | None
+) -> None:
+    assert directions(old, new) == (backward, forward)
+
+
+def test_problems_name_the_pointer_and_what_breaks() -> None:
+    old = obj(
+        {"a": {"type": "number"}, "c": {"type": "object", "properties": {"d": {"type": "string"}}}}, required=["a"]
+    )
+    new = obj({"a": {"type": ["number", "string"]}, "c": {"type": "object", "properties": {"d": {"type": "integer"}}}})
+    forward = compare(old, new).forward
+    assert {problem.pointer for problem in forward.problems} == {
+        "/properties/a/type",
+        "/required",
+        "/properties/c/properties/d/type",
+    }
+    assert all("valid under the new schema, refused by the earlier one" in p.message for p in forward.problems)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (obj({"s": {"type": "string", "pattern": "^a"}}), obj({"s": {"type": "string", "pattern": "^[ab]"}})),
+        (
+            obj({"s": {"type": "string"}}),
+            obj({"s": {"oneOf": [{"type": "string", "maxLength": 3}, {"type": "string", "minLength": 2}]}}),
+        ),
+        (obj({"n": {"type": "number", "multipleOf": 0.5}}), obj({"n": {"type": "number", "multipleOf": 0.25}})),
+        (obj({"s": {"type": "string"}}), obj({"s": {"not": {"type": "string", "maxLength": 1}}})),
+    ],
+)
+def test_what_it_cannot_decide_is_null_with_a_reason_never_compatible(old: dict[str, Any], new: dict[str, Any]) -> None:
+    verdict = includes(old, new)
+    assert verdict.compatible is None
+    assert verdict.problems and all(problem.message.startswith("cannot decide") for problem in verdict.problems)
+
+
+def test_recursive_schemas_compare_without_looping() -> None:
+    tree = {
+        "type": "object",
+        "definitions": {
+            "node": {
+                "type": "object",
+                "properties": {"children": {"type": "array", "items": {"$ref": "#/definitions/node"}}},
+            }
+        },
+        "properties": {"root": {"$ref": "#/definitions/node"}},
+    }
+    assert directions(tree, tree) == (True, True)
+
+
+def test_modes_name_their_directions() -> None:
+    assert [(m.backward, m.forward, m.transitive) for m in CompatibilityMode] == [
+        (False, False, False),
+        (True, False, False),
+        (False, True, False),
+        (True, True, False),
+        (True, False, True),
+        (False, True, True),
+        (True, True, True),
+    ]

@@ -1,8 +1,8 @@
-"""The EventBridge pattern of a subscription's rule: one definition for the consumer stack and the portal.
+"""How events reach a subscription: its rule's event pattern and the ARNs replays need.
 
-The consumer stack puts exactly this text on the rule; the portal measures the same text against the
-event-pattern quota before it stores a subscription, so a pattern EventBridge would refuse never
-reaches ``terraform apply``.
+One definition for the consumer stacks (``modules.consumers.pattern`` re-exports it), the generator and
+the portal, whose try-before-you-send and replay endpoints must agree with the deployed rule, and which
+measures the very text the stack writes against the event-pattern quota before storing a subscription.
 """
 
 from __future__ import annotations
@@ -45,3 +45,18 @@ def event_pattern_json(pattern: dict[str, Any]) -> str:
     ``.tf.json`` file it goes through ``terraform_literal``.
     """
     return json.dumps(pattern, sort_keys=True, separators=(",", ":"))
+
+
+def rule_arn(event_bus_arn: str, rule_name: str) -> str:
+    """ARN of a rule on a custom bus: ``arn:<partition>:events:<region>:<account>:rule/<bus>/<rule>``."""
+    prefix, bus = event_bus_arn.split(":event-bus/", 1)
+    return f"{prefix}:rule/{bus}/{rule_name}"
+
+
+def archive_arn(event_bus_arn: str, archive_name: str) -> str:
+    """ARN of an archive: ``arn:<partition>:events:<region>:<account>:archive/<name>``.
+
+    Archives live beside the bus they record, so the bus ARN gives partition, region and account.
+    """
+    prefix, _ = event_bus_arn.split(":event-bus/", 1)
+    return f"{prefix}:archive/{archive_name}"

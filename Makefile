@@ -40,7 +40,7 @@ test: install lint typecheck browser
 
 demo: install
 	@scripts/check_prerequisites.sh $(PYTHON)
-	$(BIN)/python -m local_mode $(if $(ONCE),--once,)
+	$(BIN)/python -m local_mode $(if $(ONCE),--once,) $(if $(FRESH),--fresh,)
 
 # Synthesize the core stacks into cdktf.out/ (what `cdktf synth` does, without the cdktf CLI).
 synth: install

@@ -7,6 +7,7 @@ could not start (Node.js missing, a port in use, a child that did not come up), 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import sys
@@ -38,6 +39,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--moto-port", type=int, help=f"embedded AWS port (default ${MOTO_PORT_VARIABLE} or 4566)")
     parser.add_argument("--portal-port", type=int, help=f"portal port (default ${PORTAL_PORT_VARIABLE} or 8000)")
     parser.add_argument("--skip-walkthrough", action="store_true", help="only start the broker and serve")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="apply the core stacks with terraform even when the snapshot of their last apply still matches",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what every step does")
     return parser.parse_args(argv)
 
@@ -68,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="  [%(name)s] %(message)s")
     try:
         settings = LocalSettings.from_environment(moto_port=args.moto_port, portal_port=args.portal_port)
+        if args.fresh:
+            settings = dataclasses.replace(settings, fresh_core=True)
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -13,18 +13,22 @@ import importlib
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from broker_contract.config import RuntimeConfig
 from generator.runner import TerraformRunner, find_terraform
 from generator.terraform_setup import TerraformSetup, prepare
+from local_mode import snapshot
 from local_mode.aws import aws_environment
 from local_mode.core import CoreApplied, apply_core
+from local_mode.embedded_aws import MOTO_VERSION
 from local_mode.embedded_aws import command as embedded_aws_command
 from local_mode.processes import (
     ManagedProcess,
@@ -35,7 +39,7 @@ from local_mode.processes import (
     wait_until,
 )
 from local_mode.settings import LocalSettings
-from local_mode.synth import REPO, is_current, synthesize
+from local_mode.synth import REPO, fingerprint, is_current, synthesize
 from local_mode.terraform import TerraformDecision, decide
 
 log = logging.getLogger(__name__)
@@ -87,6 +91,7 @@ class LocalBroker:
         self.terraform: TerraformDecision = settings.terraform or decide()
         self.core: CoreApplied | None = None
         self._data_paths: list[Any] = []
+        self._restored = False
         self._terraform_setup: TerraformSetup | None = None
         self.processes: dict[str, ManagedProcess] = {}
         self._stopped = False
@@ -184,6 +189,10 @@ class LocalBroker:
         env["MOTO_ACCOUNT_ID"] = self.settings.account_id
         # the core stacks attach AWS managed policies (API Gateway's CloudWatch role), which moto loads on request
         env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+        env[snapshot.DUMP_VARIABLE] = str(self._snapshot_file)
+        if self._snapshot_is_current():
+            env[snapshot.RESTORE_VARIABLE] = str(self._snapshot_file)
+            self._restored = True
         command = embedded_aws_command(self.settings.python, self.settings.host, self.settings.moto_port)
         managed = self.supervisor.start("moto", command, env)
         self.processes["moto"] = managed
@@ -207,9 +216,14 @@ class LocalBroker:
         shown = outdir.relative_to(REPO) if outdir.is_relative_to(REPO) else outdir
         verb = "synthesized" if fresh else "unchanged, reused"
         self.report(f"core stacks {verb} in {shown} ({time.monotonic() - started:.1f} s)")
-        self.report(f"applying the core stacks with terraform ({self.terraform_setup.description})...")
-        runner = TerraformRunner(binary, setup=self.terraform_setup, environ=self._base_env())
-        applied = apply_core(outdir, runner, self.report)
+        if self._restored:
+            applied = CoreApplied(outputs=json.loads((self._snapshot_dir / "outputs.json").read_text()))
+            self.report("core stacks restored from the snapshot of their last terraform apply (same stacks, same moto)")
+        else:
+            self.report(f"applying the core stacks with terraform ({self.terraform_setup.description})...")
+            runner = TerraformRunner(binary, setup=self.terraform_setup, environ=self._base_env())
+            applied = apply_core(outdir, runner, self.report)
+            self._take_snapshot(applied)
         self.core = applied
         # producers reach the API through local mode's gateway: moto serves the API's configuration, not its data path
         outputs = {
@@ -236,6 +250,46 @@ class LocalBroker:
         pump.start()
         self._data_paths.append(pump)
         self.report(f"producers' API served by local mode on {runtime.producer_api_url}; SQS producer pipes pumped")
+
+    @property
+    def _snapshot_dir(self) -> Path:
+        return self.settings.workdir / "core-snapshot"
+
+    @property
+    def _snapshot_file(self) -> Path:
+        return self._snapshot_dir / "state.pickle"
+
+    def _snapshot_fingerprint(self) -> str:
+        return f"{fingerprint(self.settings.environment_config(), self.moto_url)} moto {MOTO_VERSION}"
+
+    def _snapshot_is_current(self) -> bool:
+        marker = self._snapshot_dir / "fingerprint"
+        return (
+            not self.settings.fresh_core
+            and self._snapshot_file.is_file()
+            and (self._snapshot_dir / "outputs.json").is_file()
+            and marker.is_file()
+            and marker.read_text() == self._snapshot_fingerprint()
+        )
+
+    def _take_snapshot(self, applied: CoreApplied) -> None:
+        """Ask the embedded AWS to write its state (``local_mode.snapshot``); a failure only costs the next start."""
+        directory = self._snapshot_dir
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in ("fingerprint", "state.pickle", "state.pickle.failed"):
+            (directory / stale).unlink(missing_ok=True)
+        os.kill(self.processes["moto"].process.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self._snapshot_file.is_file():
+                (directory / "outputs.json").write_text(json.dumps(applied.outputs, indent=2, sort_keys=True))
+                (directory / "fingerprint").write_text(self._snapshot_fingerprint())
+                self.report(f"snapshot of the applied core kept in {directory}: the next start restores it")
+                return
+            if (directory / "state.pickle.failed").exists():
+                break
+            time.sleep(0.2)
+        log.warning("no snapshot of the core: the next start applies the core stacks with terraform again")
 
     def portal_env(self, runtime: RuntimeConfig) -> dict[str, str]:
         env = self._base_env()

@@ -52,7 +52,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from local_mode import moto_fixes
+from local_mode import moto_fixes, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     patch_moto()
     # where moto answers differently from AWS and Terraform would stall or fail (local_mode.moto_fixes)
     moto_fixes.apply()
+    # restore the core stacks' last apply, and write a snapshot when local mode asks (local_mode.snapshot)
+    snapshot.install_from_environment()
     from moto.server import main as moto_server  # noqa: PLC0415
 
     moto_server(list(sys.argv[1:] if argv is None else argv))

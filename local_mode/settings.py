@@ -57,6 +57,8 @@ class LocalSettings:
     region: str = LOCAL_REGION
     account_id: str = LOCAL_ACCOUNT_ID
     startup_timeout: float = 60.0
+    #: apply the core stacks with Terraform even when a snapshot of their last apply matches (``--fresh``)
+    fresh_core: bool = False
     #: None: decide from this machine (see ``local_mode.terraform``)
     terraform: TerraformDecision | None = None
 

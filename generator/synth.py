@@ -197,7 +197,9 @@ class CdktfSynthesizer:
             app = app_class(outdir=str(outdir), stack_traces=False)
             stack = build(app, deployment, runtime, self.endpoint_url)
             app.synth()
-        return _synthesized_stack(outdir, stack.node.id)
+            # a jsii call like any other: reading the id outside the lock raced the other workers' calls
+            stack_name = stack.node.id
+        return _synthesized_stack(outdir, stack_name)
 
 
 def _synthesized_stack(outdir: Path, stack_name: str) -> SynthesizedStack:

@@ -46,7 +46,7 @@ def test_ports_come_from_flags_then_variables_then_defaults() -> None:
     [
         ({"BROKER_LOCAL_MOTO_PORT": "abc"}, "BROKER_LOCAL_MOTO_PORT must be a port number, got 'abc'"),
         ({"BROKER_LOCAL_PORTAL_PORT": "70000"}, "BROKER_LOCAL_PORTAL_PORT must be between 1 and 65535, got 70000"),
-        ({"BROKER_LOCAL_MOTO_PORT": "7000", "BROKER_LOCAL_PORTAL_PORT": "7000"}, "cannot share port 7000"),
+        ({"BROKER_LOCAL_MOTO_PORT": "7000", "BROKER_LOCAL_PORTAL_PORT": "7000"}, "need three different ports, got [7000, 7000, 8001]"),
     ],
 )
 def test_unusable_port_settings_are_refused_with_the_variable_named(env: dict[str, str], message: str) -> None:
@@ -238,12 +238,15 @@ def test_core_stacks_are_reused_only_while_sources_and_config_are_unchanged(tmp_
     for stack in STACKS:
         stack_file(tmp_path, stack).parent.mkdir(parents=True)
         stack_file(tmp_path, stack).write_text("{}")
-    assert is_current(config, tmp_path) is False  # never synthesized here: no fingerprint
-    (tmp_path / FINGERPRINT_FILE).write_text(fingerprint(config))
-    assert is_current(config, tmp_path) is True
-    assert is_current(config.model_copy(update={"region": "us-east-1"}), tmp_path) is False
+    moto = "http://127.0.0.1:4566"
+    assert is_current(config, tmp_path, moto) is False  # never synthesized here: no fingerprint
+    (tmp_path / FINGERPRINT_FILE).write_text(fingerprint(config, moto))
+    assert is_current(config, tmp_path, moto) is True
+    assert is_current(config.model_copy(update={"region": "us-east-1"}), tmp_path, moto) is False
+    # the local variant names its embedded AWS: another port is another variant
+    assert is_current(config, tmp_path, "http://127.0.0.1:4567") is False
     stack_file(tmp_path, "broker").unlink()
-    assert is_current(config, tmp_path) is False
+    assert is_current(config, tmp_path, moto) is False
 
 
 def test_the_workdir_can_be_moved_with_a_variable(tmp_path: Path) -> None:

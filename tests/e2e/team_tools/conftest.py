@@ -12,11 +12,9 @@ import pytest
 
 from local_mode.broker import LocalBroker
 from local_mode.client import PortalClient
-from local_mode.processes import free_port
-from local_mode.settings import LocalSettings
 from local_mode.terraform import TerraformDecision
 from local_mode.walkthrough import BILLING_TOKEN, SHOP_TOKEN
-from tests.e2e.conftest import seed_workdir
+from tests.e2e.conftest import CoreSeed
 
 REPO = Path(__file__).resolve().parents[3]
 ORDER_V1: dict[str, Any] = {
@@ -72,16 +70,10 @@ def settle(portal: PortalClient, deployment_id: str, timeout: float = 60.0) -> d
         time.sleep(0.3)
 
 
-@pytest.fixture(scope="session")
-def seeded(tmp_path_factory: pytest.TempPathFactory, core_stacks: Path) -> Iterator[Seeded]:
+@pytest.fixture(scope="package")
+def seeded(tmp_path_factory: pytest.TempPathFactory, core_seed: CoreSeed) -> Iterator[Seeded]:
     workdir = tmp_path_factory.mktemp("team-tools")
-    seed_workdir(core_stacks, workdir)
-    settings = LocalSettings(
-        moto_port=free_port(),
-        portal_port=free_port(),
-        workdir=workdir,
-        terraform=TerraformDecision(False, "catalog and CLI tests never run terraform"),
-    )
+    settings = core_seed.settings(workdir, TerraformDecision(False, "catalog and CLI tests never run terraform"))
     broker = LocalBroker(settings)
     broker.start()
     try:

@@ -46,7 +46,7 @@ def test_ports_come_from_flags_then_variables_then_defaults() -> None:
     [
         ({"BROKER_LOCAL_MOTO_PORT": "abc"}, "BROKER_LOCAL_MOTO_PORT must be a port number, got 'abc'"),
         ({"BROKER_LOCAL_PORTAL_PORT": "70000"}, "BROKER_LOCAL_PORTAL_PORT must be between 1 and 65535, got 70000"),
-        ({"BROKER_LOCAL_MOTO_PORT": "7000", "BROKER_LOCAL_PORTAL_PORT": "7000"}, "need three different ports, got [7000, 7000, 8001]"),
+        ({"BROKER_LOCAL_MOTO_PORT": "7000", "BROKER_LOCAL_PORTAL_PORT": "7000"}, r"need three different ports"),
     ],
 )
 def test_unusable_port_settings_are_refused_with_the_variable_named(env: dict[str, str], message: str) -> None:

@@ -153,7 +153,16 @@ def _handler_zip() -> bytes:
     return buffer.getvalue()
 
 
-SETTLED = {"synthesized", "deployed", "destroyed", "failed", "superseded"}
+FINAL = {"deployed", "destroyed", "failed", "superseded"}
+
+
+def is_settled(record: dict[str, Any]) -> bool:
+    """Final, or ``synthesized`` by a generator that runs no Terraform (it says so in the status change)."""
+    status = record.get("status")
+    if status in FINAL:
+        return True
+    history = record.get("history") or [{}]
+    return status == "synthesized" and "stopped after synthesis" in str(history[-1].get("detail", ""))
 
 
 @dataclass
@@ -190,13 +199,13 @@ def wait_for(
     last_said = started
     while True:
         for label, deployment_id in deployment_ids.items():
-            if records.get(label, {}).get("status") in SETTLED:
+            if is_settled(records.get(label, {})):
                 continue
             response = portals[label].request("GET", f"/deployments/{deployment_id}")
             if response.ok and isinstance(response.body, dict):
                 records[label] = response.body
         statuses = [records.get(label, {}).get("status", "pending") for label in deployment_ids]
-        settled = sum(status in SETTLED for status in statuses)
+        settled = sum(is_settled(records.get(label, {})) for label in deployment_ids)
         counts = Counter(statuses)
         line = f"  {settled}/{len(deployment_ids)} settled: " + ", ".join(
             f"{count} {status}" for status, count in counts.items()

@@ -23,12 +23,11 @@ from local_mode.broker import LocalBroker
 from local_mode.client import PortalClient, Response
 from local_mode.processes import group_members
 from local_mode.synth import REPO
-from local_mode.walkthrough import BILLING_TOKEN, SHOP_TOKEN
+from local_mode.walkthrough import BILLING_TOKEN, SHOP_TOKEN, is_settled
 from tests.e2e.conftest import CoreSeed, terraform_for_tests
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
-SETTLED = {"synthesized", "deployed", "destroyed", "failed", "superseded"}
 ORDER_V1: dict[str, Any] = {
     "type": "object",
     "properties": {"order_id": {"type": "string"}, "amount": {"type": "number"}},
@@ -73,7 +72,7 @@ def settled(portal: PortalClient, deployment_id: str, timeout: float = 240.0) ->
     while True:
         response = portal.request("GET", f"/deployments/{deployment_id}")
         assert response.status == 200, response
-        if response.body["status"] in SETTLED or time.monotonic() > deadline:
+        if is_settled(response.body) or time.monotonic() > deadline:
             return dict(response.body)
         time.sleep(0.5)
 

@@ -5,8 +5,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
-# pip configurations that list missing local indexes print one warning per package; keep real errors visible
-QUIET_PIP := { grep -v "^WARNING: Location" || true; }
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -15,11 +13,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 $(STAMP): pyproject.toml requirements.lock
 	@scripts/check_prerequisites.sh $(PYTHON)
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade "pip==24.3.1" 2>&1 | $(QUIET_PIP); test $${PIPESTATUS[0]} -eq 0
-	$(BIN)/pip install --quiet -c requirements.lock -e ".[dev]" 2>&1 | $(QUIET_PIP); test $${PIPESTATUS[0]} -eq 0
-	$(BIN)/python -c "import cdktf, chalice, moto, pydantic, checkov"
-	touch $(STAMP)
+	@scripts/install.sh $(PYTHON) $(VENV)
+	@touch $(STAMP)
 
 install: $(STAMP)
 

@@ -45,6 +45,8 @@ from local_mode.terraform import TerraformDecision, decide
 log = logging.getLogger(__name__)
 
 PORTAL_DIR = REPO / "portal_chalice"
+#: deployments the local generator worker applies at the same time
+LOCAL_WORKERS = 8
 
 
 class NodeMissingError(RuntimeError):
@@ -342,6 +344,9 @@ class LocalBroker:
             "--terraform",
             # 'off' stops every deployment at synthesized: a terraform that cannot get the AWS provider would fail
             self.terraform.binary if self.terraform.usable and self.terraform.binary else "off",
+            # an apply mostly waits on the AWS provider's polling: 8 at a time keep a burst moving on 2 cores
+            "--workers",
+            str(LOCAL_WORKERS),
         ]
         return command
 

@@ -8,8 +8,14 @@ our code knows the stacks contain:
    wins) on a REST API having that stage (the one named by an ``x-apigw-api-id`` header, else the first found:
    local mode has one), and its method (``get_method``; ``ANY`` as a fallback); none: 403
    ``Missing Authentication Token``, as API Gateway answers;
-2. ``authorizationType`` ``AWS_IAM``: a SigV4 ``Authorization`` header must be present and complete.
-   **Local mode does not verify signatures nor evaluate IAM policies**: any well-formed signature passes;
+2. ``authorizationType`` ``AWS_IAM``: a SigV4 ``Authorization`` header must be present (else 403 ``Missing
+   Authentication Token``, API Gateway's answer to an unsigned call) and complete (``Credential``,
+   ``SignedHeaders``, ``Signature``, an ``X-Amz-Date`` or ``Date`` header), its credential scoped to
+   ``execute-api`` in this region (else ``INCOMPLETE_SIGNATURE``/``INVALID_SIGNATURE``, worded as API Gateway).
+   **Local mode does not verify the signature's value nor evaluate IAM policies** (moto keeps no secret it
+   could check against, and the publisher roles' policies are proven on the synthesized stacks): any
+   well-formed signature for the right service and region passes. :func:`local_mode.signing.sign_request`
+   makes one as a producer would;
 3. ``apiKeyRequired``: ``x-api-key`` must be the value of an enabled API key of a usage plan attached to
    this API and stage (``get_api_keys``, ``get_usage_plans``, ``get_usage_plan_keys``); else 403 ``Forbidden``;
 4. the request validator and the method's request model: the body is validated against the model's JSON
@@ -27,7 +33,8 @@ Every error API Gateway itself produces goes through the API's gateway responses
 ``DEFAULT_4XX``/``DEFAULT_5XX``, else API Gateway's default template ``{"message":$context.error.messageString}``).
 
 Limits: the stage serves the methods as they are now, not as snapshotted by its last deployment (moto keeps
-no snapshot); no throttling, usage quotas, caching, authorizers or request parameter validation;
+no snapshot); no throttling, usage quotas, caching, authorizers, request parameter validation or signatures
+in the query string (presigned URLs);
 ``validationErrorString`` lists ``jsonschema``'s messages, worded differently from API Gateway's.
 """
 
@@ -60,6 +67,9 @@ DEFAULT_GATEWAY_TEMPLATE = '{"message":$context.error.messageString}'
 PUT_EVENTS_URI = re.compile(r"arn:aws[a-z-]*:apigateway:[a-z0-9-]+:events:action/PutEvents")
 #: the parts of a SigV4 ``Authorization`` header after the algorithm
 SIGV4_PARTS = ("Credential", "SignedHeaders", "Signature")
+SIGV4_ALGORITHM = "AWS4-HMAC-SHA256"
+#: the service a signature for API Gateway's IAM authorization is scoped to
+SIGNED_SERVICE = "execute-api"
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,7 @@ GATEWAY_ERRORS = {
     ),
     "INVALID_API_KEY": GatewayError(403, "Forbidden", "ForbiddenException"),
     "INCOMPLETE_SIGNATURE": GatewayError(403, "Incomplete signature", "IncompleteSignatureException"),
+    "INVALID_SIGNATURE": GatewayError(403, "Invalid signature", "InvalidSignatureException"),
     "BAD_REQUEST_BODY": GatewayError(400, "Invalid request body", "BadRequestException"),
     "UNSUPPORTED_MEDIA_TYPE": GatewayError(415, "Unsupported Media Type", "UnsupportedMediaTypeException"),
     "API_CONFIGURATION_ERROR": GatewayError(500, "Internal server error", "InternalServerErrorException"),
@@ -231,6 +242,35 @@ def match_path(template: str, path: str) -> dict[str, str] | None:
     return params
 
 
+def signature_problem(authorization: str, has_date: bool, region: str) -> tuple[str, str] | None:
+    """Why ``authorization`` is not a complete SigV4 signature for ``execute-api`` in ``region``, as API Gateway
+    words it: ``(response type, message)``; None when its form is right (its value is not checked)."""
+    algorithm, _, rest = authorization.strip().partition(" ")
+    parts: dict[str, str] = {}
+    for part in rest.split(","):
+        name, _, value = part.strip().partition("=")
+        parts[name] = value
+    missing = [part for part in SIGV4_PARTS if not parts.get(part)]
+    if algorithm != SIGV4_ALGORITHM:
+        return "INCOMPLETE_SIGNATURE", f"Unsupported authorization algorithm {algorithm!r}"
+    if missing:
+        return "INCOMPLETE_SIGNATURE", f"Authorization header requires {', '.join(map(repr, missing))} parameter(s)"
+    if not has_date:
+        return (
+            "INCOMPLETE_SIGNATURE",
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header",
+        )
+    # <access key>/<yyyymmdd>/<region>/<service>/aws4_request
+    scope = parts["Credential"].split("/")
+    if len(scope) != 5 or scope[4] != "aws4_request":
+        return "INCOMPLETE_SIGNATURE", "Credential should be of the form <key>/<date>/<region>/<service>/aws4_request"
+    if scope[3] != SIGNED_SERVICE:
+        return "INVALID_SIGNATURE", f"Credential should be scoped to correct service: '{SIGNED_SERVICE}'."
+    if scope[2] != region:
+        return "INVALID_SIGNATURE", "Credential should be scoped to a valid region."
+    return None
+
+
 def validation_errors(schema: Mapping[str, Any], body: str) -> list[str]:
     """Why ``body`` fails the draft-04 ``schema`` (empty when valid), one message per failure."""
     try:
@@ -328,15 +368,11 @@ class RestApiExecutor:
             header = request.header("authorization")
             if not header:
                 return self.gateway_error(route.api_id, "MISSING_AUTHENTICATION_TOKEN", context)
-            algorithm, _, parts = header.partition(" ")
-            missing = [part for part in SIGV4_PARTS if f"{part}=" not in parts]
-            if algorithm != "AWS4-HMAC-SHA256" or missing:
-                message = (
-                    f"Authorization header requires {', '.join(repr(p) for p in missing)} parameter(s)"
-                    if missing
-                    else f"Unsupported authorization algorithm {algorithm!r}"
-                )
-                return self.gateway_error(route.api_id, "INCOMPLETE_SIGNATURE", context, message=message)
+            has_date = bool(request.header("x-amz-date") or request.header("date"))
+            problem = signature_problem(header, has_date, self.region)
+            if problem is not None:
+                response_type, message = problem
+                return self.gateway_error(route.api_id, response_type, context, message=message)
         elif authorization != "NONE":
             log.warning("local mode does not run %s authorizers", authorization)
             return self.gateway_error(route.api_id, "API_CONFIGURATION_ERROR", context)

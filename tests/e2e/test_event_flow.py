@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.credentials import Credentials
 
 from broker_contract.config import RuntimeConfig
 from broker_contract.models import ProducerDeployment
@@ -33,6 +34,7 @@ from local_mode.aws import AwsClients, aws_environment
 from local_mode.gateway import LocalGateway
 from local_mode.pipes import PipePump
 from local_mode.processes import answers_http, free_port, wait_until
+from local_mode.signing import publisher_credentials, sign_request
 from modules.core.producer_api import BAD_REQUEST_BODY_TEMPLATE, DEFAULT_ERROR_TEMPLATE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("event-flow")]
@@ -53,16 +55,25 @@ class Flow:
     gateway: LocalGateway
     endpoint: str
     api_key: str
+    #: the publisher role's ARN (output ``publisher_role_arn``) and its credentials, assumed in the embedded STS
+    publisher_role_arn: str
+    credentials: Credentials
     producer_queue_url: str
     observer_queue_url: str
     received: list[dict[str, Any]]
 
-    def post(self, body: Any, api_key: str | None = None, path: str | None = None) -> tuple[int, dict[str, Any]]:
+    def post(
+        self, body: Any, api_key: str | None = None, path: str | None = None, *, sign: bool = True
+    ) -> tuple[int, dict[str, Any]]:
+        """POST as a producer does: signed with SigV4 as the publisher role (unless ``sign`` is false)."""
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        url = path or self.endpoint
         headers = {"Content-Type": "application/json"}
         if api_key is not None:
             headers["x-api-key"] = api_key
-        request = urllib.request.Request(path or self.endpoint, data=data, headers=headers, method="POST")
+        if sign:
+            headers = sign_request(url, data, headers, region=REGION, credentials=self.credentials)
+        request = urllib.request.Request(url, data=data, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read())
@@ -244,6 +255,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
 
         apigateway = aws.client("apigateway")
         api_key = apigateway.get_api_key(apiKey=outputs["producer-https"]["api_key_id"], includeValue=True)["value"]
+        publisher_role_arn = outputs["producer-https"]["publisher_role_arn"]
         gateway.start()
         pump.start()
         yield Flow(
@@ -251,6 +263,8 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
             gateway=gateway,
             endpoint=f"{gateway.url}/{runtime.producer_api_stage_name}{outputs['producer-https']['endpoint_path']}",
             api_key=api_key,
+            publisher_role_arn=publisher_role_arn,
+            credentials=publisher_credentials(aws.client("sts"), publisher_role_arn),
             producer_queue_url=outputs["producer-sqs"]["queue_url"],
             observer_queue_url=observer_url,
             received=[],
@@ -301,6 +315,34 @@ def test_a_wrong_or_missing_api_key_gets_403(flow: Flow, api_key: str | None) ->
     status, answer = flow.post(envelope({"order_id": "o-1", "amount": 1}), api_key=api_key)
     assert status == 403
     assert answer["message"] == "Forbidden"
+
+
+def test_an_unsigned_request_gets_missing_authentication_token_and_nothing_is_delivered(flow: Flow) -> None:
+    order_id = f"unsigned-{uuid.uuid4()}"
+    # the API key alone is not a credential: the method requires AWS_IAM (docs/security.md)
+    status, answer = flow.post(envelope({"order_id": order_id, "amount": 1}), api_key=flow.api_key, sign=False)
+    assert status == 403
+    assert answer["message"] == "Missing Authentication Token"
+    # an invalid body unsigned is refused by authorization, before validation, as by API Gateway
+    assert flow.post(envelope({"order_id": order_id}), api_key=flow.api_key, sign=False)[0] == 403
+    marker = envelope({"order_id": f"marker-{order_id}", "amount": 1})
+    assert flow.post(marker, api_key=flow.api_key)[0] == 200
+    flow.wait_for(lambda event: event["detail"] == marker)
+    assert not [event for event in flow.received if event["detail"]["data"].get("order_id") == order_id]
+
+
+def test_the_publisher_role_may_invoke_exactly_the_method_the_producer_calls(flow: Flow) -> None:
+    role_name = flow.publisher_role_arn.rsplit("/", 1)[-1]
+    iam = flow.aws.client("iam")
+    (policy_name,) = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    (statement,) = document["Statement"]
+    api_id = flow.aws.client("apigateway").get_rest_apis()["items"][0]["id"]
+    stage_and_path = flow.endpoint.split("/", 3)[3]  # <stage>/<event_type>/<version>
+    stage, _, path = stage_and_path.partition("/")
+    assert statement["Action"] == "execute-api:Invoke"
+    assert statement["Resource"] == f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/{stage}/POST/{path}"
 
 
 def test_an_unknown_path_gets_missing_authentication_token(flow: Flow) -> None:

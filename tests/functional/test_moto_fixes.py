@@ -17,9 +17,9 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from generator.terraform_setup import TerraformSetup, prepare
 from local_mode import moto_fixes
 from local_mode.processes import answers_http, free_port, wait_until
-from local_mode.terraform import PROVIDER_PATH, aws_provider_offline
 
 REGION = "eu-west-1"
 LOG_BUCKET = "access-log-target"
@@ -337,19 +337,7 @@ def test_lambda_logging_config_update_is_answered(lambda_client: Any) -> None:
 
 # --- real terraform apply against a patched moto_server -----------------------------------------------------------
 
-#: where this project's machines keep the provider when no Terraform CLI configuration names a mirror
-WORKPLACE_PROVIDER_MIRROR = Path("/opt/tf-plugins")
 APPLY_TIMEOUT_SECONDS = 180  # the lifecycle alone takes 55 s by the provider's design (10 equal reads, 5 s apart)
-
-
-def offline_provider_mirror() -> Path | None:
-    """The root of a filesystem mirror holding hashicorp/aws, found as local mode finds it, or the workplace's."""
-    found = aws_provider_offline(os.environ, Path.home())
-    if found is not None:
-        return found.parents[2]  # <root>/registry.terraform.io/hashicorp/aws
-    if (WORKPLACE_PROVIDER_MIRROR / PROVIDER_PATH).is_dir():
-        return WORKPLACE_PROVIDER_MIRROR
-    return None
 
 
 def small_stack(endpoint: str) -> dict[str, Any]:
@@ -404,15 +392,17 @@ def small_stack(endpoint: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def offline_terraform() -> tuple[str, Path]:
-    """The terraform binary and the provider mirror, or a skip saying which is missing (before moto starts)."""
+def offline_terraform() -> tuple[str, TerraformSetup]:
+    """The terraform binary and the project's CLI configuration over an offline provider mirror, found as the
+    generator finds it, or a skip saying which is missing (before moto starts)."""
     terraform = shutil.which("terraform")
-    mirror = offline_provider_mirror()
     if terraform is None:
         pytest.skip("no terraform binary on the PATH")
-    if mirror is None:
-        pytest.skip("no offline copy of hashicorp/aws (Terraform CLI config, implied mirrors or /opt/tf-plugins)")
-    return terraform, mirror
+    # the project's own configuration and plugin cache: one provider copy shared with every other run
+    setup = prepare()
+    if setup.mirror is None:
+        pytest.skip("no offline copy of hashicorp/aws (generator/terraform_setup.py found no filesystem mirror)")
+    return terraform, setup
 
 
 @pytest.fixture
@@ -438,22 +428,15 @@ def patched_moto_server(tmp_path: Path) -> Iterator[str]:
 @pytest.mark.e2e
 @pytest.mark.xdist_group("moto-terraform")
 def test_terraform_applies_lifecycle_and_logging_against_patched_moto(
-    offline_terraform: tuple[str, Path], patched_moto_server: str, tmp_path: Path
+    offline_terraform: tuple[str, TerraformSetup], patched_moto_server: str, tmp_path: Path
 ) -> None:
-    terraform, mirror = offline_terraform
-    cli_config = tmp_path / "terraform.rc"
-    cli_config.write_text(
-        "provider_installation {\n"
-        f'  filesystem_mirror {{\n    path = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }}\n'
-        '  direct { exclude = ["registry.terraform.io/hashicorp/aws"] }\n'
-        "}\n"
-    )
+    terraform, setup = offline_terraform
     workdir = tmp_path / "stack"
     workdir.mkdir()
     (workdir / "main.tf.json").write_text(json.dumps(small_stack(patched_moto_server)))
     env = {
         **os.environ,
-        "TF_CLI_CONFIG_FILE": str(cli_config),
+        **setup.environment(),
         "CHECKPOINT_DISABLE": "1",
         "TF_IN_AUTOMATION": "1",
         "HOME": str(tmp_path),

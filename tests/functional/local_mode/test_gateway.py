@@ -13,9 +13,11 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
 
 from local_mode.gateway import LocalGateway, Request, RestApiExecutor, match_path, select_integration_response
+from local_mode.signing import publisher_credentials, sign_request
 from modules.core.producer_api import BAD_REQUEST_BODY_TEMPLATE, DEFAULT_ERROR_TEMPLATE
 from modules.producers.https import (
     CLIENT_ERROR_PATTERN,
@@ -45,10 +47,6 @@ ORDER = {
     "metadata": {"event_attributes": {"source": "shop", "target": "billing"}},
     "data": {"order_id": "o-1", "amount": 2},
 }
-SIGNATURE = (
-    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261129/eu-west-1/execute-api/aws4_request, "
-    "SignedHeaders=host;x-amz-date, Signature=0123456789abcdef"
-)
 
 
 @dataclass
@@ -180,16 +178,66 @@ def test_an_api_key_must_be_enabled_and_in_a_plan_of_this_stage(aws: Aws) -> Non
     assert aws.delivered() == []
 
 
-def test_iam_methods_need_a_complete_sigv4_authorization_header(aws: Aws) -> None:
+def signed(body: Any, headers: dict[str, str] | None = None, *, region: str = REGION) -> dict[str, str]:
+    """What a producer sends: the publisher role assumed in moto, the request signed by botocore."""
+    credentials = publisher_credentials(
+        boto3.client("sts", region_name=REGION), "arn:aws:iam::123456789012:role/dev-eb-publish-orders-v1"
+    )
+    text = body if isinstance(body, str) else json.dumps(body)
+    return sign_request(
+        "http://gateway.local/dev/orders/iam",
+        text,
+        {"Content-Type": "application/json", **(headers or {})},
+        region=region,
+        credentials=credentials,
+    )
+
+
+def test_iam_methods_accept_a_producer_s_sigv4_signature(aws: Aws) -> None:
     producer_api(aws)
-    status, answer, _ = post(aws, "/dev/orders/iam", ORDER)
+    headers = signed(ORDER)
+    assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=")
+    assert "/eu-west-1/execute-api/aws4_request" in headers["Authorization"]
+    assert headers["X-Amz-Security-Token"]
+
+    assert post(aws, "/dev/orders/iam", ORDER, headers)[0] == 200
+    assert len(aws.delivered()) == 1
+    # authorization comes before validation, as in API Gateway: an unsigned invalid body is a 403, not a 400
+    status, answer, _ = post(aws, "/dev/orders/iam", {"metadata": {}})
     assert (status, answer["message"]) == (403, "Missing Authentication Token")
+    status, answer, _ = post(aws, "/dev/orders/iam", {"metadata": {}}, signed({"metadata": {}}))
+    assert (status, answer["message"]) == (400, "Invalid request body")
+
+
+def test_iam_methods_refuse_a_missing_incomplete_or_misscoped_signature(aws: Aws) -> None:
+    producer_api(aws)
+    status, answer, headers = post(aws, "/dev/orders/iam", ORDER)
+    assert (status, answer["message"], headers["x-amzn-ErrorType"]) == (
+        403,
+        "Missing Authentication Token",
+        "MissingAuthenticationTokenException",
+    )
     status, answer, _ = post(aws, "/dev/orders/iam", ORDER, {"Authorization": "AWS4-HMAC-SHA256 Signature=abc"})
     assert status == 403
     assert "'Credential'" in answer["message"] and "'SignedHeaders'" in answer["message"]
-    # local mode checks the form of the signature, not the signature or IAM policies
-    assert post(aws, "/dev/orders/iam", ORDER, {"Authorization": SIGNATURE})[0] == 200
-    assert len(aws.delivered()) == 1
+    undated = {name: value for name, value in signed(ORDER).items() if name != "X-Amz-Date"}
+    status, answer, _ = post(aws, "/dev/orders/iam", ORDER, undated)
+    assert (status, answer["message"]) == (
+        403,
+        "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header",
+    )
+    other_region = signed(ORDER, region="us-east-1")
+    status, answer, headers = post(aws, "/dev/orders/iam", ORDER, other_region)
+    assert (status, answer["message"], headers["x-amzn-ErrorType"]) == (
+        403,
+        "Credential should be scoped to a valid region.",
+        "InvalidSignatureException",
+    )
+    other_service = signed(ORDER)
+    other_service["Authorization"] = other_service["Authorization"].replace("/execute-api/", "/events/")
+    status, answer, _ = post(aws, "/dev/orders/iam", ORDER, other_service)
+    assert (status, answer["message"]) == (403, "Credential should be scoped to correct service: 'execute-api'.")
+    assert aws.delivered() == []
 
 
 def test_a_body_of_another_media_type_is_refused_when_passthrough_is_never(aws: Aws) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from local_mode.aws import AwsClients
 from local_mode.client import PortalClient
+from local_mode.signing import publisher_credentials, sign_request
 from local_mode.summary import describe, terraform_document
 
 SHOP_TOKEN = "demo-shop-token"  # noqa: S105  (demo token shipped in demo_teams.json)
@@ -267,15 +268,25 @@ def run(portal_url: str, aws: AwsClients, environment: str, say: Say = print, ti
     say("5. producers send real events (what each producer gets: GET /events/{type}/versions/1/producer)")
     https = shop.call("GET", "/events/order_placed/versions/1/producer")
     queue = shop.call("GET", "/events/stock_changed/versions/1/producer")
-    say(f"   HTTPS: POST {https['endpoint_url']} with header {https['api_key']['header']}")
+    say(
+        f"   HTTPS: POST {https['endpoint_url']}, as role {https['publisher_role_arn']} (SigV4, execute-api), "
+        f"with header {https['api_key']['header']}"
+    )
     say(f"   SQS:   send to {queue['queue_url']}")
-    headers = {https["api_key"]["header"]: https["api_key"]["value"]}
+    credentials = publisher_credentials(aws.client("sts"), https["publisher_role_arn"])
+    base = {"Content-Type": "application/json", https["api_key"]["header"]: https["api_key"]["value"]}
+
+    def send(event: dict[str, Any]) -> tuple[int, str]:
+        body = json.dumps(event).encode()
+        headers = sign_request(https["endpoint_url"], body, base, region=aws.region, credentials=credentials)
+        return post_json(https["endpoint_url"], body, headers)
+
     for description, event in ORDERS:
-        status, answer = post_json(https["endpoint_url"], event, headers)
+        status, answer = send(event)
         say(f"   {description:18} -> {status} {answer}")
         if status != 200:
             outcome.failures.append(f"{description}: the endpoint answered {status} {answer}")
-    status, answer = post_json(https["endpoint_url"], INVALID_ORDER, headers)
+    status, answer = send(INVALID_ORDER)
     say(f"   {'invalid order o-3':18} -> {status} {answer}")
     if status != 400:
         outcome.failures.append(f"an invalid order was answered {status}, not 400")
@@ -294,13 +305,13 @@ def run(portal_url: str, aws: AwsClients, environment: str, say: Say = print, ti
     return outcome
 
 
-def post_json(url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, str]:
-    """POST ``body`` as a producer would; the status and the answer's text."""
+def post_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    """POST ``body`` (the exact bytes that were signed) as a producer would; the status and the answer's text."""
     import urllib.error  # noqa: PLC0415
     import urllib.request  # noqa: PLC0415
 
     request = urllib.request.Request(  # noqa: S310  (the producers' gateway on loopback)
-        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json", **headers}
+        url, data=body, method="POST", headers={"Content-Type": "application/json", **headers}
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310

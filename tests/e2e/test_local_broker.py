@@ -22,6 +22,7 @@ from local_mode.aws import AwsClients
 from local_mode.broker import LocalBroker
 from local_mode.client import PortalClient, Response
 from local_mode.processes import group_members
+from local_mode.signing import publisher_credentials, sign_request
 from local_mode.synth import REPO
 from local_mode.walkthrough import BILLING_TOKEN, SHOP_TOKEN, is_settled
 from tests.e2e.conftest import CoreSeed, terraform_for_tests
@@ -42,9 +43,24 @@ QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:e2e-billing-orders"
 STOCK: dict[str, Any] = {"type": "object", "properties": {"sku": {"type": "string"}}, "required": ["sku"]}
 
 
-def producer_headers(access: dict[str, Any]) -> dict[str, str]:
-    """What a producer sends with each event, from what the portal gave it."""
-    return {access["api_key"]["header"]: access["api_key"]["value"]} if "api_key" in access else {}
+class Producer:
+    """An HTTPS producer as documented: its publisher role's SigV4 signature and its API key on every event."""
+
+    def __init__(self, aws: AwsClients, access: dict[str, Any]) -> None:
+        self.url = str(access["endpoint_url"])
+        self.region = aws.region
+        self.credentials = publisher_credentials(aws.client("sts"), access["publisher_role_arn"])
+        self.headers = {"Content-Type": "application/json", access["api_key"]["header"]: access["api_key"]["value"]}
+
+    def send(self, event: Any) -> tuple[int, Any]:
+        body = json.dumps(event).encode()
+        headers = sign_request(self.url, body, self.headers, region=self.region, credentials=self.credentials)
+        request = urllib.request.Request(self.url, data=body, method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, json.loads(answer.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
 
 
 @pytest.fixture(scope="module")
@@ -75,17 +91,6 @@ def settled(portal: PortalClient, deployment_id: str, timeout: float = 240.0) ->
         if is_settled(response.body) or time.monotonic() > deadline:
             return dict(response.body)
         time.sleep(0.5)
-
-
-def post(url: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json", **headers}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, json.loads(answer.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
 
 
 def received(sqs: Any, queue_url: str, expected: int, timeout: float = 20.0) -> list[dict[str, Any]]:
@@ -139,9 +144,9 @@ def test_events_flow_from_both_producer_kinds_to_a_deployed_consumer_and_stop_af
     https = shop.call("GET", "/events/e2e_order/versions/1/producer")
     queue = shop.call("GET", "/events/e2e_stock/versions/1/producer")
     assert https["ready"] and queue["ready"], (https, queue)
-    headers = producer_headers(https)
+    producer = Producer(aws, https)
     order_event = envelope("webshop", {"order_id": "o-1"})
-    status, answer = post(https["endpoint_url"], order_event, headers)
+    status, answer = producer.send(order_event)
     assert status == 200, answer
     sqs.send_message(QueueUrl=queue["queue_url"], MessageBody=json.dumps(envelope("warehouse", {"sku": "sku-7"})))
     events = sorted(received(sqs, queue_url, 2), key=lambda event: str(event["detail-type"]))
@@ -154,7 +159,7 @@ def test_events_flow_from_both_producer_kinds_to_a_deployed_consumer_and_stop_af
     assert events[1]["detail"]["data"] == {"sku": "sku-7"}
 
     # an invalid event: the gateway's 400, and nothing delivered
-    status, answer = post(https["endpoint_url"], envelope("webshop", {"order_id": 7}), headers)
+    status, answer = producer.send(envelope("webshop", {"order_id": 7}))
     assert status == 400, answer
     assert received(sqs, queue_url, 1, timeout=5.0) == []
 
@@ -170,7 +175,7 @@ def test_events_flow_from_both_producer_kinds_to_a_deployed_consumer_and_stop_af
         Bucket=runtime.state_bucket_name, Key=f"local/consumers/{subscription_id}/terraform.tfstate"
     )
     assert json.loads(state["Body"].read())["resources"] == []
-    status, answer = post(https["endpoint_url"], order_event, headers)
+    status, answer = producer.send(order_event)
     assert status == 200, answer
     assert received(sqs, queue_url, 1, timeout=5.0) == []
 

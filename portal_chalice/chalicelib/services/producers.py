@@ -70,9 +70,19 @@ class ProducerAccess:
                     answer["message"] = "the producer's API key is gone: redeploy the version"
                     return answer
                 headers += f" -H '{API_KEY_HEADER}: {answer['api_key']['value']}'"
+            signing = ""
             if "publisher_role_arn" in outputs:
+                # IAM authorization: the producer signs as its publisher role (assumed from one of its accounts)
                 answer["publisher_role_arn"] = outputs["publisher_role_arn"]
-            answer["example"] = f"curl -s -X POST {outputs['endpoint_url']} {headers} -d '{envelope}'"
+                signing = (
+                    f" --aws-sigv4 'aws:amz:{self.backend.config.region}:execute-api'"
+                    ' --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-security-token: $AWS_SESSION_TOKEN"'
+                )
+                answer["credentials"] = (
+                    f"assume {outputs['publisher_role_arn']} (aws sts assume-role) and export its credentials "
+                    "as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN before sending"
+                )
+            answer["example"] = f"curl -s -X POST {outputs['endpoint_url']}{signing} {headers} -d '{envelope}'"
         if "queue_url" in outputs:
             answer["queue_url"] = outputs["queue_url"]
             answer["example"] = f"aws sqs send-message --queue-url {outputs['queue_url']} --message-body '{envelope}'"

@@ -25,7 +25,9 @@ def test_the_owner_gets_the_endpoint_its_api_key_and_a_curl_that_sends(client: C
     created = create_event(client)
     key = boto3.client("apigateway", region_name=backend.config.region).create_api_key(name="k", enabled=True)
     url = "https://abc.execute-api.eu-west-1.amazonaws.com/dev/order-created/1"
-    mark_deployed(backend, created["deployment_id"], {"endpoint_url": url, "api_key_id": key["id"]})
+    role = "arn:aws:iam::123456789012:role/dev-eb-publish-order-created-v1"
+    outputs = {"endpoint_url": url, "api_key_id": key["id"], "publisher_role_arn": role}
+    mark_deployed(backend, created["deployment_id"], outputs)
 
     response = client.http.get("/events/order-created/versions/1/producer", headers=SHOP)
 
@@ -33,8 +35,14 @@ def test_the_owner_gets_the_endpoint_its_api_key_and_a_curl_that_sends(client: C
     answer = response.json_body
     assert (answer["ready"], answer["deployment_status"], answer["endpoint_url"]) == (True, "deployed", url)
     assert answer["api_key"] == {"header": "x-api-key", "value": key["value"]}
-    # the example is a complete request: the endpoint, the key and an envelope naming the required fields
-    assert answer["example"].startswith(f"curl -s -X POST {url} -H 'Content-Type: application/json'")
+    assert answer["publisher_role_arn"] == role
+    assert answer["credentials"].startswith(f"assume {role} (aws sts assume-role)")
+    # the example is a complete request: signed as the role, the key, and an envelope naming the required fields
+    assert answer["example"].startswith(
+        f"curl -s -X POST {url} --aws-sigv4 'aws:amz:eu-west-1:execute-api' "
+        '--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-security-token: $AWS_SESSION_TOKEN" '
+        "-H 'Content-Type: application/json'"
+    )
     assert f"-H 'x-api-key: {key['value']}'" in answer["example"]
     assert '"data":{"order_id":"<order_id>","amount":"<amount>"}' in answer["example"]
 

@@ -43,6 +43,7 @@ from chalicelib.models import (
     EventList,
     EventSubscriptionList,
     EventUpdateRequest,
+    ProducerInstructions,
     Redrive,
     Removal,
     Replay,
@@ -54,7 +55,6 @@ from chalicelib.models import (
     SubscriptionCreateRequest,
     SubscriptionDetail,
     SubscriptionList,
-    ProducerInstructions,
     TrialResult,
     VersionDetail,
 )

@@ -246,3 +246,21 @@ def test_recount_sets_the_counters_from_the_catalog(
             "connections": 1,
         }
     )
+
+
+def test_subscriptions_removed_by_a_forced_delete_give_their_rule_back_and_recount_agrees(
+    client: Client, backend: Backend, services: container.Services
+) -> None:
+    create_event(client, compatibility_mode="NONE")
+    assert new_version(client) == 2
+    gone = subscribe(client)
+    subscribe(client, version=2, target_unit="kept")
+    assert usage(backend, "rules") == {"rules": 2}
+    removed = client.http.delete("/events/order-created/versions/1?force=true", headers=SHOP)
+    assert removed.status_code == 200, removed.json_body
+    # the subscriber still sees its subscription (issue 10), but it holds no rule any more (issue 9)
+    seen = client.http.get(f"/subscriptions/{gone['subscription_id']}", headers=BILLING).json_body
+    assert seen["status"] == "version_deleted"
+    live = usage(backend, *COUNTED)
+    assert live["rules"] == 1
+    assert services.subscriptions.quotas.recount(backend.catalog) == live

@@ -419,3 +419,34 @@ class Redrive(BaseModel):
     moved: int = Field(description="dead letters handed to a replay through the subscription's rule, and deleted")
     failed: int = Field(description="messages left in the queue: not an EventBridge event, or older than the archive")
     replay_name: str | None = Field(description="the replay delivering them (follow it at .../replays/{name})")
+
+
+class ApiKeyCredential(BaseModel):
+    """The header an API-key producer sends, with the key's value (read from API Gateway, never stored)."""
+
+    header: str = Field(description="the header name: x-api-key")
+    value: str
+
+
+class ProducerInstructions(BaseModel):
+    """``GET /events/{event_type}/versions/{version}/producer``: what the owning team's producers need to send.
+
+    Taken from the version's producer deployment as applied. Fields that do not apply are absent (not null):
+    ``message`` while not ready; ``endpoint_url`` and ``api_key`` or ``publisher_role_arn`` for HTTPS
+    producers; ``queue_url`` for SQS producers; ``example`` once ready.
+    """
+
+    event_type: str
+    version: int
+    connection_type: ProducerConnectionType
+    deployment_id: str = Field(description="the version's producer deployment")
+    deployment_status: DeploymentStatus
+    ready: bool = Field(description="the producer is deployed: the fields below can be used as they are")
+    message: str | None = Field(default=None, description="what to do when ready is false")
+    endpoint_url: str | None = Field(default=None, description="HTTPS producers: where to POST the envelope")
+    api_key: ApiKeyCredential | None = Field(default=None, description="HTTPS producers authenticated by API key")
+    publisher_role_arn: str | None = Field(
+        default=None, description="HTTPS producers authenticated by IAM: the role to sign requests with (SigV4)"
+    )
+    queue_url: str | None = Field(default=None, description="SQS producers: the queue to send the envelope to")
+    example: str | None = Field(default=None, description="a complete curl or aws sqs command with a sample envelope")

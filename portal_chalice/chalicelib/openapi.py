@@ -7,6 +7,10 @@ in ``chalicelib.models``. Path and query parameters carry the patterns and bound
 entry is still listed, with a generic answer, and a test fails until it gets one, so the document
 cannot silently drift from the routes.
 
+Media types: the API answers JSON; the catalog pages (``/catalog``, ``/catalog/static/{name}``) are routes
+of the same app, public and answering HTML, JavaScript or CSS, so they are described too, with those
+media types and without security, rather than kept out of a document that promises every route.
+
 Errors: every operation declares 400, 401, 403, 404, 409 and 415 with the portal's error body; 401
 may also come from the gateway itself (missing ``Authorization`` header), whose body is
 ``{"message": "Unauthorized"}``, so that form is declared too.
@@ -39,6 +43,7 @@ from chalicelib.models import (
     EventList,
     EventSubscriptionList,
     EventUpdateRequest,
+    ProducerInstructions,
     Redrive,
     Removal,
     Replay,
@@ -53,10 +58,13 @@ from chalicelib.models import (
     TrialResult,
     VersionDetail,
 )
+from chalicelib.routes.catalog import ASSETS
+from chalicelib.services.graph import Graph
 from chalicelib.services.pagination import MAX_LIMIT
 from chalicelib.settings import AuthMode
 
 _REF = "#/components/schemas/{model}"
+JSON = "application/json"
 VERSION_SCHEMA = {"type": "integer", "minimum": 1, "maximum": 9999}
 REPLAY_NAME_PATTERN = r"^sub-[0-9a-f]{16}-[0-9a-f]{8}$"
 
@@ -84,6 +92,8 @@ class Operation:
     params: tuple[Param, ...] = field(default_factory=tuple)
     writes: bool = False
     response_description: str = "success"
+    #: what a success answers in: JSON (``response``), or text files (the catalog pages: a string)
+    media_types: tuple[str, ...] = (JSON,)
 
 
 _IDENTIFIER = {"type": "string", "pattern": IDENTIFIER_PATTERN, "maxLength": IDENTIFIER_MAX_LENGTH}
@@ -110,6 +120,7 @@ PATH_PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
     "sub_id": (PATTERN_RULES[SUBSCRIPTION_ID_PATTERN], {"type": "string", "pattern": SUBSCRIPTION_ID_PATTERN}),
     "dep_id": (PATTERN_RULES[DEPLOYMENT_ID_PATTERN], {"type": "string", "pattern": DEPLOYMENT_ID_PATTERN}),
     "replay_name": ("a replay_name returned for this subscription", {"type": "string", "pattern": REPLAY_NAME_PATTERN}),
+    "name": ("a file of the catalog pages", {"type": "string", "enum": sorted(ASSETS)}),
 }
 
 #: every view function of the app, by name
@@ -201,11 +212,34 @@ OPERATIONS: dict[str, Operation] = {
     "redrive_dead_letters": Operation(
         "Deliver the dead letters again through the subscription's rule", "recovery", response=Redrive
     ),
+    "get_producer_access": Operation(
+        "What the owning team's producers need to send this version: endpoint or queue, credential, an example",
+        "events",
+        response=ProducerInstructions,
+    ),
     "get_deployment": Operation("A deployment's status", "deployments", response=DeploymentRecord),
     "get_terraform": Operation(
         "The synthesized Terraform JSON (404 until synthesized)",
         "deployments",
         response_description="Terraform JSON",
+    ),
+    "get_graph": Operation(
+        "Producer applications -> event types -> consumers (team, target unit, connection type)",
+        "catalog",
+        response=Graph,
+        params=(Param("event_type", "query", "only this event type (404 when unknown)", _IDENTIFIER),),
+    ),
+    "catalog_shell": Operation(
+        "The catalog pages' HTML shell (public, carries no data: the page calls the API with the user's token)",
+        "catalog",
+        response_description="HTML",
+        media_types=("text/html",),
+    ),
+    "catalog_asset": Operation(
+        "The catalog pages' script or stylesheet (public, no data)",
+        "catalog",
+        response_description="JavaScript or CSS",
+        media_types=tuple(sorted({value.split(";")[0] for value in ASSETS.values()})),
     ),
     "openapi": Operation("This document", "meta", response_description="OpenAPI 3.1"),
     "health": Operation("Liveness", "meta", response_description="ok"),
@@ -217,6 +251,12 @@ LINKS: dict[str, dict[str, dict[str, str]]] = {
     "create_event": {
         view: {"event_type": "$response.body#/event/event_type"}
         for view in ("get_event", "update_event", "delete_event", "list_event_subscriptions")
+    }
+    | {
+        "get_producer_access": {
+            "event_type": "$response.body#/event/event_type",
+            "version": "$response.body#/version",
+        }
     },
     "create_subscription": {
         view: {"sub_id": "$response.body#/subscription_id"}
@@ -275,8 +315,8 @@ def _models() -> list[type[BaseModel]]:
     return found
 
 
-def _content(schema: Mapping[str, Any]) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": dict(schema)}}}
+def _content(schema: Mapping[str, Any], media_types: tuple[str, ...] = (JSON,)) -> dict[str, Any]:
+    return {"content": {media_type: {"schema": dict(schema)} for media_type in media_types}}
 
 
 def _operation(view_name: str, method: str, path: str, authorized: bool, refs: Mapping[Any, Any]) -> dict[str, Any]:
@@ -305,6 +345,8 @@ def _operation(view_name: str, method: str, path: str, authorized: bool, refs: M
     ok: dict[str, Any] = {"description": spec.response_description}
     if spec.response is not None:
         ok.update(_content(refs[(spec.response, "serialization")]))
+    elif spec.media_types != (JSON,):
+        ok.update(_content({"type": "string"}, spec.media_types))
     else:
         ok.update(_content({}))
     if view_name in LINKS:

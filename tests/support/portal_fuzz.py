@@ -34,6 +34,18 @@ PORTAL_DIR = REPO / "portal_chalice"
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 TOKENS = {"fuzz-shop-token": "shop-team", "fuzz-billing-token": "billing-team"}
+#: what each fuzzing team may target (issue 9: undeclared targets are 403): the seed's Lambda account and
+#: any function, queue or secret name there, so the stateful phase has subscriptions to follow
+TEAM_TARGETS = {
+    team: {
+        "accounts": ["111122223333"],
+        "lambda_functions": ["*"],
+        "sqs_queues": ["*"],
+        "secrets": ["*"],
+        "https_hosts": ["*.example.com"],
+    }
+    for team in TOKENS.values()
+}
 ORDER_DATA: dict[str, Any] = {
     "type": "object",
     "required": ["order_id"],
@@ -225,12 +237,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             wait_for(f"{endpoint}/moto-api/", moto)
             tokens = work / "tokens.json"
             tokens.write_text(json.dumps(TOKENS))
+            teams = work / "teams.json"
+            teams.write_text(json.dumps(TEAM_TARGETS))
             portal_env = {
                 **env,
                 **provision(endpoint),
                 "BROKER_AWS_ENDPOINT_URL": endpoint,
                 "BROKER_PORTAL_AUTH": "token",
                 "BROKER_PORTAL_TOKENS_FILE": str(tokens),
+                "BROKER_PORTAL_TEAMS_FILE": str(teams),
                 "BROKER_SCHEMA_REGISTRY_MODE": "local",
             }
             portal_command = [sys.executable, "-m", "tests.support.portal_fuzz", "--serve", str(portal_port)]

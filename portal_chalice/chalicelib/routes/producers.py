@@ -18,6 +18,6 @@ def get_producer_access(event_type: str, version: str) -> Response:
     request = bp.current_request
     team = caller(request)
     query(request, ())
-    return json_response(
-        services().producers.access(team, identifier(event_type, "event_type"), version_number(version))
-    )
+    answer = services().producers.access(team, identifier(event_type, "event_type"), version_number(version))
+    # what does not apply is absent, as the model's document says, not null
+    return json_response(answer.model_dump(mode="json", exclude_none=True))

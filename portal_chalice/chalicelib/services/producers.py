@@ -13,6 +13,7 @@ from typing import Any
 from broker_contract.models import DeploymentAction, DeploymentStatus
 from chalicelib.aws.gateway import ApiKeyMissing, ApiKeys
 from chalicelib.errors import forbidden, not_found
+from chalicelib.models import ProducerInstructions
 from chalicelib.services.backend import Backend
 
 API_KEY_HEADER = "x-api-key"
@@ -34,7 +35,11 @@ class ProducerAccess:
         self.backend = backend
         self.api_keys = api_keys
 
-    def access(self, team: str, event_type: str, version: int) -> dict[str, Any]:
+    def access(self, team: str, event_type: str, version: int) -> ProducerInstructions:
+        """The instructions for ``event_type`` v``version``: 404 unknown, 403 unless ``team`` owns it."""
+        return ProducerInstructions.model_validate(self._answer(team, event_type, version))
+
+    def _answer(self, team: str, event_type: str, version: int) -> dict[str, Any]:
         catalog = self.backend.catalog
         event = catalog.get_event(event_type)
         record = catalog.get_version(event_type, version)

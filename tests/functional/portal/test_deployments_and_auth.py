@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from app import app
@@ -151,10 +152,16 @@ def test_every_route_is_described_with_ids_tags_bounds_and_its_errors(bare_clien
     # a new route without an entry in OPERATIONS would be listed generically: this keeps them in step
     assert views == set(OPERATIONS)
     assert sorted(operation["operationId"] for _, _, operation in operations) == sorted(views)
+    # public routes: the document, liveness and the catalog pages (files without data); they alone have no
+    # security requirement and so no 401, every other operation declares every error the portal answers
+    public = {path for path, _, operation in operations if operation.get("security") == []}
+    assert public == {"/openapi.json", "/health", "/catalog", "/catalog/static/{name}"}
+    unauthorized = {path for path, methods in app.routes.items() for entry in methods.values() if not entry.authorizer}
+    assert public == unauthorized
     for path, _, operation in operations:
         assert operation["tags"] and operation["tags"][0] != "other"
-        if path not in ("/openapi.json", "/health"):
-            assert {"400", "401", "403", "404", "409", "415"} <= set(operation["responses"])
+        errors = {"400", "403", "404", "409", "415"} | ({"401"} if path not in public else set())
+        assert errors <= set(operation["responses"]), path
         for parameter in operation["parameters"]:
             schema = parameter["schema"]
             assert "pattern" in schema or "maximum" in schema or "enum" in schema, (path, parameter)
@@ -164,6 +171,41 @@ def test_every_route_is_described_with_ids_tags_bounds_and_its_errors(bare_clien
     assert get_event["parameters"][0]["schema"]["pattern"] == IDENTIFIER_PATTERN
     limit = next(p for p in document["paths"]["/events"]["get"]["parameters"] if p["name"] == "limit")
     assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 100)
+
+
+def test_producer_access_graph_and_catalog_pages_are_described_with_what_they_answer(bare_client: Client) -> None:
+    document = bare_client.http.get("/openapi.json").json_body
+    paths, schemas = document["paths"], document["components"]["schemas"]
+
+    def success(path: str) -> dict[str, Any]:
+        return dict(paths[path]["get"]["responses"]["200"]["content"])
+
+    producer = success("/events/{event_type}/versions/{version}/producer")
+    assert producer == {"application/json": {"schema": {"$ref": "#/components/schemas/ProducerInstructions"}}}
+    instructions = schemas["ProducerInstructions"]
+    assert set(instructions["required"]) == {
+        "event_type",
+        "version",
+        "connection_type",
+        "deployment_id",
+        "deployment_status",
+        "ready",
+    }
+    assert {"endpoint_url", "api_key", "publisher_role_arn", "queue_url", "example", "message"} <= set(
+        instructions["properties"]
+    )
+    assert success("/graph") == {"application/json": {"schema": {"$ref": "#/components/schemas/Graph"}}}
+    assert set(schemas["GraphEdge"]["properties"]) == {"from", "to"}
+    graph_query = paths["/graph"]["get"]["parameters"]
+    assert [(p["name"], p["in"], p["schema"]["pattern"]) for p in graph_query] == [
+        ("event_type", "query", IDENTIFIER_PATTERN)
+    ]
+    # the pages are files, not JSON, and public
+    assert success("/catalog") == {"text/html": {"schema": {"type": "string"}}}
+    assert set(success("/catalog/static/{name}")) == {"text/css", "text/javascript"}
+    name = paths["/catalog/static/{name}"]["get"]["parameters"][0]
+    assert name["schema"]["enum"] == ["catalog.css", "catalog.js"]
+    assert paths["/catalog"]["get"]["security"] == [] and paths["/graph"]["get"].get("security") != []
 
 
 def test_chalices_own_refusals_take_the_portal_error_shape(client: Client) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 from chalice.test import Client
 from chalicelib.services.backend import Backend
+from jsonschema import Draft202012Validator
 
 from broker_contract.catalog import deployment_key
 from tests.functional.portal.conftest import BILLING, SHOP, create_event
@@ -79,3 +82,27 @@ def test_an_sqs_producer_gets_its_queue_and_an_aws_cli_example(client: Client, b
 def test_unknown_version_is_404(client: Client) -> None:
     create_event(client)
     assert client.http.get("/events/order-created/versions/9/producer", headers=SHOP).status_code == 404
+
+
+def documented(client: Client, answer: Any) -> list[str]:
+    """Where ``answer`` departs from the schema /openapi.json declares for the producer route."""
+    document = client.http.get("/openapi.json").json_body
+    operation = document["paths"]["/events/{event_type}/versions/{version}/producer"]["get"]
+    schema = {**operation["responses"]["200"]["content"]["application/json"]["schema"], **document}
+    return [error.message for error in Draft202012Validator(schema).iter_errors(answer)]
+
+
+def test_every_kind_of_answer_is_the_documented_one(client: Client, backend: Backend) -> None:
+    created = create_event(client)
+    waiting = client.http.get("/events/order-created/versions/1/producer", headers=SHOP).json_body
+    url = "https://abc.execute-api.eu-west-1.amazonaws.com/dev/order-created/1"
+    role = "arn:aws:iam::123456789012:role/dev-publisher-order-created-v1"
+    mark_deployed(backend, created["deployment_id"], {"endpoint_url": url, "publisher_role_arn": role})
+    signed = client.http.get("/events/order-created/versions/1/producer", headers=SHOP).json_body
+    assert (signed["ready"], signed["publisher_role_arn"], "api_key" in signed) == (True, role, False)
+    mark_deployed(backend, created["deployment_id"], {"endpoint_url": url, "api_key_id": "gone"})
+    key_gone = client.http.get("/events/order-created/versions/1/producer", headers=SHOP).json_body
+    assert (key_gone["ready"], key_gone["message"]) == (False, "the producer's API key is gone: redeploy the version")
+    for answer in (waiting, signed, key_gone):
+        assert documented(client, answer) == []
+    assert documented(client, {**signed, "api_key": "not an object"})  # the check can fail

@@ -50,6 +50,14 @@ def usage(backend: Backend, *names: str) -> dict[str, int]:
     return CatalogGuards.over(backend.catalog).usage(names)
 
 
+def new_version(client: Client) -> int:
+    """Version 2 of order-created, whose event was created in mode NONE (v2 accepts any object)."""
+    response = client.http.put("/events/order-created", headers=SHOP, body=body({"data": {"type": "object"}}))
+    assert response.status_code == 200, response.json_body
+    assert response.json_body["version_created"] is True
+    return int(response.json_body["version"])
+
+
 def files(backend: Backend) -> int:
     config = backend.config
     return len(s3_keys(backend, config.consumer_bucket_name)) + len(s3_keys(backend, config.producer_bucket_name))
@@ -101,7 +109,8 @@ def test_deleting_a_subscription_gives_its_rule_back(limited: Client, backend: B
 
 @pytest.mark.parametrize("limited", [{"versions_per_schema": 3}], indirect=True)
 def test_a_version_past_versions_per_schema_is_409(limited: Client, backend: Backend) -> None:
-    create_event(limited)
+    # unrelated schemas make the versions: only the quota may refuse them, not the default FORWARD mode
+    create_event(limited, compatibility_mode="NONE")
     for number in (2, 3):
         data = {"type": "object", "properties": {f"field{number}": {"type": "string"}}}
         assert limited.http.put("/events/order-created", headers=SHOP, body=body({"data": data})).status_code == 200
@@ -167,8 +176,8 @@ def test_event_types_past_the_registry_quota_are_409_and_nothing_is_written(limi
 
 
 def test_https_event_types_count_api_resources_usage_plans_and_keys(client: Client, backend: Backend) -> None:
-    create_event(client, event_type="order-created")
-    client.http.put("/events/order-created", headers=SHOP, body=body({"data": {"type": "object"}}))
+    create_event(client, event_type="order-created", compatibility_mode="NONE")
+    assert new_version(client)
     create_event(client, event_type="stock-low", connection_type="SQS")
     assert usage(backend, "schemas", "api_resources", "usage_plans", "api_keys") == {
         "schemas": 3,
@@ -215,8 +224,8 @@ def test_fixed_quotas_cannot_be_raised_in_configuration() -> None:
 def test_recount_sets_the_counters_from_the_catalog(
     client: Client, backend: Backend, services: container.Services
 ) -> None:
-    create_event(client)
-    client.http.put("/events/order-created", headers=SHOP, body=body({"data": {"type": "object"}}))
+    create_event(client, compatibility_mode="NONE")
+    assert new_version(client)
     subscribe(client)
     subscribe(client, target_unit="web", connection_type="HTTPS", connection_string="https://hooks.example.com/in")
     expected = usage(backend, *COUNTED)
@@ -237,3 +246,21 @@ def test_recount_sets_the_counters_from_the_catalog(
             "connections": 1,
         }
     )
+
+
+def test_subscriptions_removed_by_a_forced_delete_give_their_rule_back_and_recount_agrees(
+    client: Client, backend: Backend, services: container.Services
+) -> None:
+    create_event(client, compatibility_mode="NONE")
+    assert new_version(client) == 2
+    gone = subscribe(client)
+    subscribe(client, version=2, target_unit="kept")
+    assert usage(backend, "rules") == {"rules": 2}
+    removed = client.http.delete("/events/order-created/versions/1?force=true", headers=SHOP)
+    assert removed.status_code == 200, removed.json_body
+    # the subscriber still sees its subscription (issue 10), but it holds no rule any more (issue 9)
+    seen = client.http.get(f"/subscriptions/{gone['subscription_id']}", headers=BILLING).json_body
+    assert seen["status"] == "version_deleted"
+    live = usage(backend, *COUNTED)
+    assert live["rules"] == 1
+    assert services.subscriptions.quotas.recount(backend.catalog) == live

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument, Unsatisfiable
 from hypothesis_jsonschema import from_schema
 from jsonschema import Draft4Validator
+from jsonschema.exceptions import SchemaError
 
 NAMES = ["a", "b", "c"]
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(["", "a", "ab", "x"]))
@@ -88,12 +89,17 @@ def _with_definitions(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _instances(data: st.DataObject, schema: dict[str, Any], count: int) -> list[Any]:
+    Draft4Validator.check_schema(schema)  # ours is valid: a SchemaError below is the generator's, not the input's
     strategy = from_schema(schema)
     found = []
     for _ in range(count):
         try:
             found.append(data.draw(strategy))
         except (Unsatisfiable, InvalidArgument):
+            return found
+        except SchemaError:
+            # hypothesis-jsonschema merging resolved $refs can build an invalid draft-04 schema of its own
+            # (e.g. ``"items": []``) and then refuses it: no instance, so nothing proven either way
             return found
     return found
 

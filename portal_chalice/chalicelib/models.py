@@ -448,5 +448,8 @@ class ProducerInstructions(BaseModel):
     publisher_role_arn: str | None = Field(
         default=None, description="HTTPS producers authenticated by IAM: the role to sign requests with (SigV4)"
     )
+    credentials: str | None = Field(
+        default=None, description="IAM-authorized producers: how to get the credentials the example signs with"
+    )
     queue_url: str | None = Field(default=None, description="SQS producers: the queue to send the envelope to")
     example: str | None = Field(default=None, description="a complete curl or aws sqs command with a sample envelope")

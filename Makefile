@@ -57,4 +57,4 @@ bench: install
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) cdktf.out .local .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) cdktf.out .local .local-bench .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output

@@ -344,12 +344,41 @@ def _patch_lifecycle_as_put() -> None:
 
 
 #: every patch, in the order applied
+# --- EventBridge PutEvents: a target moto cannot deliver to never fails the put -----------------------------
+
+
+def _patch_undeliverable_targets() -> None:
+    """AWS accepts ``PutEvents`` and delivers to each rule's targets asynchronously: a target that cannot be
+    reached is retried and then dead-lettered, and the producer never sees it. moto delivers synchronously and
+    raises ``NotImplementedError`` for targets it cannot run (a Lambda function), so one subscription of a
+    Lambda made every matching ``PutEvents`` answer 500 and the other subscriptions lost the event. Targets of
+    a kind moto cannot deliver to are skipped (logged); every other target gets the event as before.
+    """
+    from moto.events.models import Rule  # noqa: PLC0415
+
+    original = _require(Rule, "send_to_targets", ("original_event", "transform_input"))
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        deliverable = [target for target in self.targets if ":lambda:" not in target["Arn"]]
+        skipped = [target["Arn"] for target in self.targets if ":lambda:" in target["Arn"]]
+        if skipped and self.event_pattern.matches_event(original_event):
+            logger.info("not delivered (moto cannot run Lambda functions): %s", ", ".join(skipped))
+        kept, self.targets = self.targets, deliverable
+        try:
+            original(self, original_event, transform_input)
+        finally:
+            self.targets = kept
+
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
 PATCHES: tuple[Callable[[], None], ...] = (
     _patch_logging_policy_check,
     _patch_statement_conditions,
     _patch_redrive_policy_json,
     _patch_lambda_configuration,
     _patch_lifecycle_as_put,
+    _patch_undeliverable_targets,
 )
 
 

@@ -461,3 +461,24 @@ def test_terraform_applies_lifecycle_and_logging_against_patched_moto(
     assert s3.get_bucket_logging(Bucket=SOURCE_BUCKET)["LoggingEnabled"]["TargetBucket"] == LOG_BUCKET
     rules = s3.get_bucket_lifecycle_configuration(Bucket=SOURCE_BUCKET)["Rules"]
     assert sorted(rule["ID"] for rule in rules) == ["abort-incomplete-uploads", "expire-noncurrent-versions"]
+
+
+def test_a_lambda_target_moto_cannot_run_does_not_fail_the_put_nor_the_other_targets() -> None:
+    moto_fixes.apply()
+    with mock_aws():
+        events = boto3.client("events", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue_url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.create_event_bus(Name="bus")
+        for name, arn in (("to-lambda", f"arn:aws:lambda:{REGION}:123456789012:function:f"), ("to-queue", queue_arn)):
+            events.put_rule(Name=name, EventBusName="bus", EventPattern=json.dumps({"source": ["shop"]}))
+            events.put_targets(Rule=name, EventBusName="bus", Targets=[{"Id": "1", "Arn": arn}])
+
+        answer = events.put_events(
+            Entries=[{"EventBusName": "bus", "Source": "shop", "DetailType": "d", "Detail": "{}"}]
+        )
+
+        # as on AWS: the put succeeds, and the queue's rule delivers, whatever becomes of the Lambda target
+        assert answer["FailedEntryCount"] == 0
+        assert len(sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])) == 1

@@ -293,7 +293,9 @@ def run(portal_url: str, aws: AwsClients, environment: str, say: Say = print, ti
     aws.client("sqs").send_message(QueueUrl=queue["queue_url"], MessageBody=json.dumps(STOCK))
     say(f"   {'stock of sku-7':18} -> sent to the producer queue")
 
-    say("6. what the consumer queues received (EventBridge rules on the bus; the Lambda is invoked the same way)")
+    say(
+        "6. what the consumer queues received (EventBridge rules on the bus; moto records the Lambda target, runs none)"
+    )
     expected = {ORDERS_QUEUE: ["o-1", "o-2"], STOCK_QUEUE: ["sku-7"]}
     for queue_name, wanted in expected.items():
         received = receive(aws, queue_name, len(wanted))
@@ -315,9 +317,9 @@ def post_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return int(response.status), response.read().decode()
+            return int(response.status), " ".join(response.read().decode().split())
     except urllib.error.HTTPError as error:
-        return int(error.code), error.read().decode()
+        return int(error.code), " ".join(error.read().decode().split())
 
 
 def receive(aws: AwsClients, queue_name: str, expected: int, timeout: float = 20.0) -> list[dict[str, Any]]:

@@ -101,7 +101,9 @@ class BrokerConfig:
 
     The generator runs Terraform, so it gets the largest memory (CPU scales with it), 15 minutes
     and room in ``/tmp`` for provider plugins. ``generator_reserved_concurrency`` caps parallel
-    applies (each holds a state lock); SQS event source mappings need at least 2.
+    applies (each holds a state lock); SQS event source mappings need at least 2. One record per
+    invocation (``generator_batch_size``), so an apply never runs short of the function's time because
+    of the records before it.
     """
 
     environment: EnvironmentConfig
@@ -113,8 +115,8 @@ class BrokerConfig:
     generator_timeout_seconds: int = 900
     generator_memory_mb: int = 3008
     generator_ephemeral_storage_mb: int = 4096
-    generator_reserved_concurrency: int = 2
-    generator_batch_size: int = 5
+    generator_reserved_concurrency: int = 10
+    generator_batch_size: int = 1
     generator_max_receive_count: int = 3
     #: the local variant (``cdktf_stacks.embedded``): applied to moto_server instead of an AWS account
     embedded: EmbeddedAws | None = None

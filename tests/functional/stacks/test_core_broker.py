@@ -234,7 +234,7 @@ def test_generator_function_runs_the_image_with_every_runtime_variable(core: Cor
     assert function["role"] == ref("aws_iam_role", role_id, "arn")
     assert (function["timeout"], function["memory_size"]) == (900, 3008)
     assert function["ephemeral_storage"] == {"size": 4096}
-    assert function["reserved_concurrent_executions"] == 2
+    assert function["reserved_concurrent_executions"] == 10
     assert function["tracing_config"] == {"mode": "Active"}
     variables = function["environment"]["variables"]
     assert set(variables) == {f"BROKER_{name.upper()}" for name in RuntimeConfig.output_names()}
@@ -250,7 +250,7 @@ def test_generator_reads_its_queue_reporting_partial_failures(core: Core) -> Non
     _, mapping = the(core.broker, "aws_lambda_event_source_mapping")
     assert mapping["event_source_arn"] == ref("aws_sqs_queue", queue_id, "arn")
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
-    assert mapping["batch_size"] == 5
+    assert mapping["batch_size"] == 1
 
 
 def test_queue_accepts_notifications_only_from_the_deployment_buckets(core: Core) -> None:

@@ -17,26 +17,27 @@ from local_mode.walkthrough import BILLING_TOKEN, SHOP_TOKEN
 from tests.e2e.conftest import CoreSeed
 
 REPO = Path(__file__).resolve().parents[3]
+#: further fields may only be strings: with the default ``additionalProperties`` (anything), old writers may already
+#: send ``currency`` with another type, so declaring it would not be backward compatible
 ORDER_V1: dict[str, Any] = {
     "type": "object",
     "properties": {"order_id": {"type": "string"}, "amount": {"type": "number", "minimum": 0}},
     "required": ["order_id", "amount"],
+    "additionalProperties": {"type": "string"},
 }
-#: v2 adds an optional field: backward compatible
+#: v2 declares the optional string field v1 already allowed: compatible both ways (the default FORWARD mode too)
 ORDER_V2: dict[str, Any] = {
-    "type": "object",
-    "properties": {**ORDER_V1["properties"], "currency": {"type": "string", "enum": ["EUR", "USD"]}},
-    "required": ["order_id", "amount"],
+    **ORDER_V1,
+    "properties": {**ORDER_V1["properties"], "currency": {"type": "string"}},
 }
-#: v3 narrows currency and tightens amount: breaking
+#: v3 narrows currency and tightens amount: backward breaking, still forward compatible (so FORWARD accepts it)
 ORDER_V3: dict[str, Any] = {
-    "type": "object",
+    **ORDER_V1,
     "properties": {
         "order_id": {"type": "string"},
         "amount": {"type": "number", "minimum": 1},
         "currency": {"type": "string", "enum": ["EUR"]},
     },
-    "required": ["order_id", "amount"],
 }
 STOCK: dict[str, Any] = {"type": "object", "properties": {"sku": {"type": "string"}}, "required": ["sku"]}
 QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:billing-orders"

@@ -1,8 +1,9 @@
 """``broker`` against the local broker: tables, ``--json``, exit codes and the portal's own error messages.
 
-The endpoints of issue 10 (diff, an event's subscriptions, test, PATCH) are not on this portal yet: the CLI
-falls back where it can (diff), and a fake of those routes, written from the agreed contract, stands in
-front of the real portal (an httpx transport) to check what the commands do with their answers.
+The endpoints of issue 10 (diff, an event's subscriptions, test, PATCH) are on this portal; a fake of those routes
+(an httpx transport in front of the real portal) answers them as the agreed contract says, or as a gateway without
+them does (403 "Missing Authentication Token"), to check what the commands do with each answer: the CLI falls
+back where it can (diff) and says so where it cannot.
 """
 
 from __future__ import annotations
@@ -114,23 +115,32 @@ def test_events_show_gives_versions_with_their_verdicts_and_one_schema(run: Call
 
 
 def test_diff_without_the_diff_endpoint_compares_the_schemas_itself(run: Callable[..., Result]) -> None:
-    compatible = run("events", "diff", "order_placed", "1", "2", "--fail-on-breaking")
+    no_diff = ContractFake({("GET", r"/events/order_placed/diff"): missing_endpoint})
+    compatible = run("events", "diff", "order_placed", "1", "2", "--fail-on-breaking", transport=no_diff)
     assert compatible.exit_code == 0, compatible.stderr
     assert "backward compatible" in compatible.stdout
     assert re.search(r"added\s+.\s*currency", compatible.stdout)
 
-    breaking = run("events", "diff", "order_placed", "2", "3", "--fail-on-breaking")
+    breaking = run("events", "diff", "order_placed", "2", "3", "--fail-on-breaking", transport=no_diff)
     assert breaking.exit_code == cli.Exit.NEGATIVE
     assert "breaking" in breaking.stdout
-    assert "minimum tightened" in breaking.stdout
+    assert "numbers below the minimum 1" in breaking.stdout
 
-    unknown = as_json(run("events", "diff", "order_placed", "1", "3", "--json"))
+    unknown = as_json(run("events", "diff", "order_placed", "1", "3", "--json", transport=no_diff))
     assert unknown["backward"]["compatible"] is None
     assert unknown["computed_locally"] is True
     assert {change["path"]: change["kind"] for change in unknown["changes"]} == {
         "amount": "changed",
         "currency": "added",
     }
+    assert len(no_diff.seen) == 3
+
+
+def test_diff_with_the_portals_endpoint_gives_both_directions(run: Callable[..., Result]) -> None:
+    shown = run("events", "diff", "order_placed", "2", "3", "--fail-on-breaking")
+    assert shown.exit_code == cli.Exit.NEGATIVE
+    assert "backward breaking forward compatible (mode FORWARD)" in shown.stdout
+    assert "/properties/amount/minimum" in shown.stdout
 
 
 def test_a_team_registers_changes_and_deletes_an_event(run: Callable[..., Result], tmp_path: Path) -> None:
@@ -249,6 +259,11 @@ def json_answer(payload: Any, status: int = 200) -> Handler:
     return lambda request, match: httpx.Response(status, json=payload)
 
 
+def missing_endpoint(request: httpx.Request, match: re.Match[str]) -> httpx.Response:
+    """What API Gateway answers for a route the portal does not have (not the portal's error envelope)."""
+    return httpx.Response(403, json={"message": "Missing Authentication Token"})
+
+
 def test_contract_endpoints_are_called_and_rendered(run: Callable[..., Result], seeded: Seeded) -> None:
     diff = {
         "event_type": "order_placed",
@@ -320,10 +335,12 @@ def test_contract_endpoints_are_called_and_rendered(run: Callable[..., Result], 
 
 
 def test_without_the_contract_endpoints_the_cli_says_so(run: Callable[..., Result]) -> None:
-    answer = run("events", "subscriptions", "order_placed")
+    gateway = ContractFake({("GET", r"/events/order_placed/subscriptions"): missing_endpoint})
+    answer = run("events", "subscriptions", "order_placed", transport=gateway)
     assert answer.exit_code == cli.Exit.NOT_FOUND
     assert "this portal does not offer that endpoint" in answer.stderr
     assert SHOP_TOKEN not in answer.stderr
+    assert gateway.seen, "the fake gateway was not asked"
 
 
 def test_the_installed_console_script_uses_environment_credentials(seeded: Seeded, tmp_path: Path) -> None:

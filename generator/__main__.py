@@ -20,6 +20,8 @@ from broker_contract.config import RuntimeConfig
 from generator.settings import ENDPOINT_URL_VARIABLE
 
 EXIT_BAD_INPUT = 2
+#: names of the worker threads processing a deployment file right now (the others are waiting for messages)
+_BUSY: set[str] = set()
 #: when a failed deployment file is tried again in local mode
 LOCAL_RETRY_SECONDS = 5
 
@@ -195,8 +197,13 @@ def worker_command(args: argparse.Namespace) -> int:
     ]
     for thread in threads:
         thread.start()
+    while any(thread.is_alive() for thread in threads) and not stop.wait(0.5):
+        pass
+    # stopping: wait for the deployments being processed; a worker that is only waiting for a message is left to die
+    # with the process (a long poll against a slow endpoint would otherwise hold the stop for seconds per worker)
     for thread in threads:
-        thread.join()
+        while thread.is_alive() and thread.name in _BUSY:
+            thread.join(0.2)
     return 0
 
 
@@ -229,17 +236,21 @@ def _poll(service: Any, args: argparse.Namespace, endpoint_url: str | None, stop
                 return
             continue
         event = {"Records": [{"messageId": m["MessageId"], "body": m["Body"]} for m in messages]}
-        retry = {item["itemIdentifier"] for item in handle_batch(service, event)["batchItemFailures"]}
-        for message in messages:
-            if message["MessageId"] in retry:
-                # retried messages come back soon (then, after maxReceiveCount receives, go to the DLQ)
-                sqs.change_message_visibility(
-                    QueueUrl=args.queue_url,
-                    ReceiptHandle=message["ReceiptHandle"],
-                    VisibilityTimeout=args.retry_after,
-                )
-            else:
-                sqs.delete_message(QueueUrl=args.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        _BUSY.add(threading.current_thread().name)
+        try:
+            retry = {item["itemIdentifier"] for item in handle_batch(service, event)["batchItemFailures"]}
+            for message in messages:
+                if message["MessageId"] in retry:
+                    # retried messages come back soon (then, after maxReceiveCount receives, go to the DLQ)
+                    sqs.change_message_visibility(
+                        QueueUrl=args.queue_url,
+                        ReceiptHandle=message["ReceiptHandle"],
+                        VisibilityTimeout=args.retry_after,
+                    )
+                else:
+                    sqs.delete_message(QueueUrl=args.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        finally:
+            _BUSY.discard(threading.current_thread().name)
 
 
 def main(argv: list[str] | None = None) -> int:

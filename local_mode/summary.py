@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 
 def resources(stack: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -138,11 +138,3 @@ def schema_outline(schema: Any) -> str:
         for name, spec in data.get("properties", {}).items()
     ]
     return "data{" + ", ".join(fields) + "}"
-
-
-def reached(event: Mapping[str, Any], named_rules: Iterable[tuple[str, Rule]]) -> list[str]:
-    """Names of the rules whose pattern matches ``event``, with EventBridge's matcher as moto implements it."""
-    from moto.events.models import EventPattern  # noqa: PLC0415  (moto is a dev dependency; only local mode needs it)
-
-    message = cast(Any, dict(event))
-    return [name for name, rule in named_rules if EventPattern.load(json.dumps(rule.pattern)).matches_event(message)]

@@ -20,7 +20,7 @@ from local_mode.broker import LocalBroker
 from local_mode.client import PortalClient, Response
 from local_mode.processes import PortInUseError, Supervisor, check_ports, free_port, group_members, port_is_free
 from local_mode.settings import LocalSettings, SettingsError
-from local_mode.summary import describe, reached, rules, schema_outline
+from local_mode.summary import describe, schema_outline
 from local_mode.synth import FINGERPRINT_FILE, STACKS, fingerprint, is_current, stack_file
 from local_mode.terraform import TerraformDecision, decide
 
@@ -198,15 +198,6 @@ def test_a_consumer_stack_is_summarised_with_its_rule_pattern_and_target() -> No
         '"data":{"currency":["EUR"]}}}',
         "  target arn:aws:lambda:eu-west-1:123456789012:function:billing-invoicer",
     ]
-
-
-def test_sample_events_reach_only_the_rules_whose_pattern_matches() -> None:
-    named = [("lambda", rule) for rule in rules(CONSUMER_STACK)]
-    base = {"detail-type": "order_placed.1", "source": "webshop"}
-    eur = {**base, "detail": {"metadata": {"event_attributes": {"target": "billing"}}, "data": {"currency": "EUR"}}}
-    usd = {**base, "detail": {"metadata": {"event_attributes": {"target": "billing"}}, "data": {"currency": "USD"}}}
-    assert reached(eur, named) == ["lambda"]
-    assert reached(usd, named) == []
 
 
 def test_schema_outline_lists_data_fields_and_marks_required_ones() -> None:

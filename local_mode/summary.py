@@ -1,4 +1,4 @@
-"""What a generated stack contains, in a few lines, and which subscriptions a sample event reaches.
+"""What a generated stack contains, in a few lines (the walk-through prints it).
 
 Pure functions over the Terraform JSON the portal returns (``GET /deployments/{id}/terraform``), so the
 walk-through and the e2e test read the same facts.

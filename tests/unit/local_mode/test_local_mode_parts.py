@@ -1,4 +1,7 @@
-"""Local mode's pieces on their own: settings, ports, process supervision, terraform rule, stack summaries."""
+"""Local mode's pieces on their own: settings, ports, process supervision, terraform rule, stack summaries.
+
+No embedded AWS, portal or Terraform runs here: ports are probed on loopback and child processes are shells.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +24,8 @@ from local_mode.client import PortalClient, Response
 from local_mode.processes import PortInUseError, Supervisor, check_ports, free_port, group_members, port_is_free
 from local_mode.settings import LocalSettings, SettingsError
 from local_mode.summary import describe, schema_outline
-from local_mode.synth import FINGERPRINT_FILE, STACKS, fingerprint, is_current, stack_file
+from local_mode.synth import FINGERPRINT_FILE, REPO, STACKS, fingerprint, is_current, stack_file
 from local_mode.terraform import TerraformDecision, decide
-
-pytestmark = pytest.mark.xdist_group("e2e")
-REPO = Path(__file__).resolve().parents[2]
-
 
 # -- settings -----------------------------------------------------------------------------------------------
 

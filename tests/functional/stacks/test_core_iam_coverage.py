@@ -1,14 +1,17 @@
-"""The core roles allow what portal, generator and Terraform actually call, and the portal nothing more.
+"""The core roles allow what portal, generator and Terraform actually call, and nothing beyond the broker.
 
-IAM is not enforced by moto, so a missing action would only show as a broken deployment in AWS. These
-tests derive the needed actions from the code itself:
+IAM is not enforced by moto, so a missing action would only show as a broken deployment in AWS, and an
+excess one never shows at all. The policies evaluated here are the ones the synthesized broker stack
+attaches to its roles (IAM's own rules: an explicit Deny wins, a condition holds only when the request
+carries its key). The needed actions are derived from the code itself:
 
 * the boto3 calls in the portal's and the generator's sources (method names matched against the
   botocore service models, mapped to IAM actions);
 * the resource types in every example component stack, each with what the AWS provider calls to
   create, read, update and delete it, on the ARN the stack gives it.
 
-A new boto3 call or a new resource type without its permissions fails here, naming what is missing.
+A new boto3 call or a new resource type without its permissions fails here, naming what is missing; so
+does a grant that reaches another environment's resources, or any resource of the account.
 """
 
 from __future__ import annotations
@@ -31,24 +34,28 @@ import cdktf_stacks  # noqa: F401  (lazy provider before any provider submodule)
 from broker_contract.config import RuntimeConfig
 from broker_contract.examples import examples
 from broker_contract.models import ConsumerDeployment, LambdaConsumer, ProducerDeployment, SqsConsumer
-from broker_contract.names import BrokerNames
+from cdktf_stacks.app import BROKER_STACK, build_core_app
 from cdktf_stacks.components import build_component_stack
-from modules.core.policies import (
-    CoreArns,
-    component_boundary_statements,
-    generator_statements,
-    portal_statements,
-)
+from modules.core.policies import BROKER_TAG, CoreArns, component_boundary_statements
 from modules.shared.iam import Statement
+from tests.functional.stacks.conftest import CONFIG, ref, the
 
 pytestmark = pytest.mark.xdist_group("core-stacks")
 
 ROOT = Path(__file__).resolve().parents[3]
-REGION, ACCOUNT = "eu-west-1", "111122223333"
-NAMES = BrokerNames("dev", REGION, ACCOUNT)
+#: the examples' consumers live in this account, so their deliveries are same-account ones
+ACCOUNT = "111122223333"
+ENVIRONMENT = CONFIG.model_copy(update={"account_id": ACCOUNT})
+NAMES = ENVIRONMENT.names
+REGION = NAMES.region
+#: what AWS chooses at creation time, in place of the synthesized stack's tokens
 API_ID = "a1b2c3d4e5"
-RUNTIME = RuntimeConfig.derived(NAMES, producer_api_id=API_ID, root_resource_id="r00t1d")
 KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
+TOKENS = {
+    re.compile(r"\$\{aws_api_gateway_rest_api\.[^.}]+\.id\}"): API_ID,
+    re.compile(r"\$\{aws_kms_key\.[^.}]+\.arn\}"): KMS_KEY,
+}
+RUNTIME = RuntimeConfig.derived(NAMES, producer_api_id=API_ID, root_resource_id="r00t1d")
 
 #: the portal runs in Lambda; ``local.py`` only creates tables and buckets for local mode
 PORTAL_SOURCES = [path for path in (ROOT / "portal_chalice" / "chalicelib").rglob("*.py") if path.name != "local.py"]
@@ -61,27 +68,50 @@ PAGINATOR = re.compile(r"get_paginator\(\s*[\"']([a-z0-9_]+)[\"']")
 TRANSACTION_ITEM = re.compile(r"[\"'](Put|Update|Delete|ConditionCheck)[\"']\s*:")
 
 
-# --- policy evaluation (Allow minus explicit Deny; conditions are the resource owner's opt-in) ---------
+# --- policy evaluation (Allow minus explicit Deny) -------------------------------------------------
+
+#: a request's condition keys and values (``aws:ResourceTag/...``, ``iam:PassedToService`` ...)
+Context = dict[str, str]
 
 
 def _listed(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
 
 
-def _matches(statement: Statement, action: str, resource: str | None) -> bool:
+def _holds(statement: Statement, context: Context | None) -> bool:
+    """Whether the statement's conditions hold (``StringEquals`` only, the one operator our policies use).
+
+    Without a context, conditions count as met: the resource owner's opt-in (a tag, a boundary) is assumed.
+    """
+    if context is None:
+        return True
+    for operator, keys in statement.get("Condition", {}).items():
+        assert operator == "StringEquals", f"no evaluation of condition operator {operator}"
+        if any(context.get(key) not in _listed(values) for key, values in keys.items()):
+            return False
+    return True
+
+
+def _matches(statement: Statement, action: str, resource: str | None, context: Context | None) -> bool:
     if not any(fnmatchcase(action, pattern) for pattern in _listed(statement["Action"])):
         return False
-    return resource is None or any(fnmatchcase(resource, pattern) for pattern in _listed(statement["Resource"]))
+    if resource is not None and not any(fnmatchcase(resource, pattern) for pattern in _listed(statement["Resource"])):
+        return False
+    return _holds(statement, context)
 
 
-def allows(statements: list[Statement], action: str, resource: str | None = None) -> bool:
+def allows(
+    statements: list[Statement], action: str, resource: str | None = None, context: Context | None = None
+) -> bool:
     """Whether ``statements`` allow ``action`` (on ``resource``, when given) and no Deny matches.
 
     Without a resource: allowed on some resource, i.e. no Deny of the action on every resource (``*``).
+    With a ``context``, conditions are evaluated against it (a key it lacks fails the condition).
     """
-    allowed = any(s["Effect"] == "Allow" and _matches(s, action, resource) for s in statements)
+    allowed = any(s["Effect"] == "Allow" and _matches(s, action, resource, context) for s in statements)
     denied = any(
-        s["Effect"] == "Deny" and _matches(s, action, resource if resource is not None else "*") for s in statements
+        s["Effect"] == "Deny" and _matches(s, action, resource if resource is not None else "*", context)
+        for s in statements
     )
     return allowed and not denied
 
@@ -126,13 +156,36 @@ def required_actions(sources: Iterable[Path], services: tuple[str, ...]) -> dict
 
 
 @pytest.fixture(scope="module")
-def portal_policy() -> list[Statement]:
-    return portal_statements(CoreArns(NAMES), KMS_KEY)
+def broker_stack(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The synthesized broker stack of ``ENVIRONMENT``."""
+    outdir = tmp_path_factory.mktemp("iam-core")
+    app = build_core_app(ENVIRONMENT, outdir=str(outdir), state_directory=outdir)
+    stack = app.node.find_child(BROKER_STACK)
+    assert isinstance(stack, cdktf.TerraformStack)
+    synthesized: dict[str, Any] = json.loads(cdktf.Testing.synth(stack))
+    return synthesized
+
+
+def attached_policy(broker_stack: dict[str, Any], role_name: str) -> list[Statement]:
+    """The statements of the inline policy the synthesized broker stack gives ``role_name``, tokens resolved."""
+    role_id, _ = the(broker_stack, "aws_iam_role", name=role_name)
+    _, body = the(broker_stack, "aws_iam_role_policy", role=ref("aws_iam_role", role_id, "id"))
+    text = body["policy"]
+    for token, value in TOKENS.items():
+        text = token.sub(value, text)
+    assert "${" not in text, f"unresolved token in the policy of {role_name}: {text}"
+    statements: list[Statement] = json.loads(text)["Statement"]
+    return statements
 
 
 @pytest.fixture(scope="module")
-def generator_policy() -> list[Statement]:
-    return generator_statements(CoreArns(NAMES), KMS_KEY, API_ID)
+def portal_policy(broker_stack: dict[str, Any]) -> list[Statement]:
+    return attached_policy(broker_stack, NAMES.portal_role)
+
+
+@pytest.fixture(scope="module")
+def generator_policy(broker_stack: dict[str, Any]) -> list[Statement]:
+    return attached_policy(broker_stack, NAMES.generator_role)
 
 
 def test_the_scan_finds_the_calls_it_is_meant_to_find() -> None:
@@ -445,24 +498,168 @@ def test_the_generator_creates_roles_and_queues_only_under_the_broker_prefixes(
 def test_every_role_the_generator_creates_must_carry_the_boundary(
     generator_policy: list[Statement], component_stacks: dict[str, dict[str, Any]]
 ) -> None:
-    boundary = CoreArns(NAMES).component_boundary
-    granting = {"iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"}
-    for statement in generator_policy:
-        if statement["Effect"] == "Allow" and granting & set(_listed(statement["Action"])):
-            assert statement["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": boundary}}
-    # and removing it, or attaching managed policies, is denied outright
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"):
+        assert allows(generator_policy, action, COMPONENT_ROLE, {BOUNDARY_KEY: BOUNDARY})
+        assert not allows(generator_policy, action, COMPONENT_ROLE, {})
+        assert not allows(generator_policy, action, COMPONENT_ROLE, {BOUNDARY_KEY: ADMINISTRATOR})
+    # and removing it, or attaching managed policies, is denied outright, boundary or not
     for action in ("iam:DeleteRolePermissionsBoundary", "iam:AttachRolePolicy"):
-        assert not allows(generator_policy, action, f"arn:aws:iam::{ACCOUNT}:role/dev-eb-pipe-orders-v1")
+        assert not allows(generator_policy, action, COMPONENT_ROLE, {BOUNDARY_KEY: BOUNDARY})
     roles = [body for stack in component_stacks.values() for body in stack["resource"].get("aws_iam_role", {}).values()]
     assert len(roles) == 5  # HTTPS target, pipe, publisher, two delivery roles
     for role in roles:
         assert role["name"].startswith(NAMES.component_role_prefix)
-        assert role["permissions_boundary"] == boundary
+        assert role["permissions_boundary"] == BOUNDARY
 
 
-def test_consumer_functions_are_reachable_only_when_tagged_for_the_broker(generator_policy: list[Statement]) -> None:
-    statements = [s for s in generator_policy if "lambda:AddPermission" in _listed(s["Action"])]
-    assert [s["Condition"] for s in statements] == [{"StringEquals": {"aws:ResourceTag/event-broker": "dev"}}]
+# --- what someone holding a core role's credentials would want is out of reach -----------------------
+
+ARNS = CoreArns(NAMES)
+COMPONENT_ROLE = ARNS.role(f"{NAMES.component_role_prefix}sub-0000000000000001-delivery")
+BOUNDARY = ARNS.component_boundary
+BOUNDARY_KEY = "iam:PermissionsBoundary"
+ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
+FUNCTION = _arn("lambda", "function:payments-ledger")
+SECRET = _arn("secretsmanager", "secret:payments-db-AbCdEf")
+QUEUE = _arn("sqs", "payments-orders")
+TAGGED_FOR_US = {
+    f"aws:ResourceTag/{BROKER_TAG}": NAMES.environment,
+    f"secretsmanager:ResourceTag/{BROKER_TAG}": NAMES.environment,
+}
+TAGGED_FOR_PROD = {key: "prod" for key in TAGGED_FOR_US}
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "granted", "refused"),
+    [
+        ("iam:PassRole", COMPONENT_ROLE, {"iam:PassedToService": "pipes.amazonaws.com"},
+         {"iam:PassedToService": "lambda.amazonaws.com"}),
+        ("iam:PassRole", ARNS.role(NAMES.apigateway_events_role), {"iam:PassedToService": "apigateway.amazonaws.com"},
+         {"iam:PassedToService": "ec2.amazonaws.com"}),
+        ("lambda:AddPermission", FUNCTION, TAGGED_FOR_US, {}),
+        ("lambda:AddPermission", FUNCTION, TAGGED_FOR_US, TAGGED_FOR_PROD),
+        ("secretsmanager:GetSecretValue", SECRET, TAGGED_FOR_US, {}),
+        ("secretsmanager:GetSecretValue", SECRET, TAGGED_FOR_US, TAGGED_FOR_PROD),
+        ("sqs:SetQueueAttributes", QUEUE, TAGGED_FOR_US, {}),
+    ],
+)  # fmt: skip
+def test_a_team_s_resource_is_reachable_only_once_its_owner_opts_in(
+    generator_policy: list[Statement], action: str, resource: str, granted: Context, refused: Context
+) -> None:
+    assert allows(generator_policy, action, resource, granted)
+    assert not allows(generator_policy, action, resource, refused)
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("iam:CreateUser", ARNS.role("intruder").replace(":role/", ":user/")),
+        ("iam:CreateAccessKey", ARNS.role("admin").replace(":role/", ":user/")),
+        ("iam:PassRole", ARNS.role(NAMES.generator_role)),
+        ("iam:PassRole", ARNS.role(NAMES.portal_role)),
+        ("iam:UpdateAssumeRolePolicy", ARNS.role(NAMES.generator_role)),
+        ("sts:AssumeRole", ARNS.role(NAMES.portal_role)),
+        ("lambda:InvokeFunction", FUNCTION),
+        ("lambda:UpdateFunctionCode", ARNS.generator_function),
+        ("s3:GetObject", ARNS.objects("payments-exports")),
+        ("s3:PutObject", ARNS.objects(NAMES.producer_bucket)),
+        ("s3:DeleteObject", ARNS.objects(NAMES.artifact_bucket)),
+        ("dynamodb:Scan", ARNS.catalog_table),
+        ("dynamodb:DeleteTable", ARNS.catalog_table),
+        ("dynamodb:GetItem", ARNS.table("payments")),
+        ("kms:Decrypt", _arn("kms", "key/11111111-1111-1111-1111-111111111111")),
+        ("kms:ScheduleKeyDeletion", KMS_KEY),
+        ("events:PutRule", _arn("events", f"rule/{NAMES.environment}-catch-all")),
+        ("events:PutEvents", ARNS.event_bus),
+        ("events:DeleteEventBus", ARNS.event_bus),
+        ("sqs:ReceiveMessage", QUEUE),
+        ("sqs:SendMessage", ARNS.queue(NAMES.generator_queue)),
+        ("apigateway:POST", f"arn:aws:apigateway:{REGION}::/restapis"),
+        ("apigateway:DELETE", f"arn:aws:apigateway:{REGION}::/restapis/f6g7h8i9j0"),
+        ("logs:PutLogEvents", ARNS.log_group("/aws/lambda/payments-ledger:*")),
+        ("ec2:RunInstances", "*"),
+        ("cloudformation:CreateStack", "*"),
+    ],
+)
+def test_the_generator_gets_nothing_an_intruder_would_want(
+    generator_policy: list[Statement], action: str, resource: str
+) -> None:
+    # even on resources tagged for the broker: the tag opts a resource in to delivery, not to this
+    assert not allows(generator_policy, action, resource, TAGGED_FOR_US)
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("dynamodb:Scan", ARNS.catalog_table),
+        ("dynamodb:DeleteTable", ARNS.catalog_table),
+        ("s3:DeleteObject", ARNS.objects(NAMES.producer_bucket)),
+        ("s3:PutObject", ARNS.objects(NAMES.artifact_bucket)),
+        ("s3:GetObject", ARNS.objects(NAMES.state_bucket)),
+        ("kms:ScheduleKeyDeletion", KMS_KEY),
+        ("apigateway:DELETE", f"arn:aws:apigateway:{REGION}::/apikeys/k1"),
+        ("schemas:DeleteRegistry", _arn("schemas", f"registry/{NAMES.schema_registry}")),
+        ("iam:PassRole", ARNS.role(NAMES.generator_role)),
+        ("lambda:InvokeFunction", ARNS.generator_function),
+        ("events:PutEvents", ARNS.event_bus),
+        ("sqs:SendMessage", ARNS.queue(NAMES.generator_queue)),
+    ],
+)
+def test_the_portal_gets_nothing_an_intruder_would_want(
+    portal_policy: list[Statement], action: str, resource: str
+) -> None:
+    assert not allows(portal_policy, action, resource, TAGGED_FOR_US)
+
+
+#: grants that reach beyond the environment's names, each for a reason AWS gives (checked to be still needed)
+ACCOUNT_WIDE = {
+    "generator": {
+        "events:ListRuleNamesByTarget": "IAM authorizes this look-up on every rule of the account",
+        "kms:DescribeKey": "Terraform reads the key of a consumer's encrypted queue, whoever owns it",
+        "kms:GetKeyPolicy": "Terraform reads the key of a consumer's encrypted queue, whoever owns it",
+        "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions",
+        "xray:PutTraceSegments": "X-Ray has no resource-level permissions",
+        "apigateway:*": "API keys and usage plans get ids from AWS, not names a prefix could scope",
+    },
+    "portal": {
+        "apigateway:GET": "API keys get ids from AWS, not names a prefix could scope",
+        "logs:*": "Chalice names the portal's function, and so its log group, at deploy time",
+    },
+}
+
+
+def _twin(value: str) -> str:
+    """The same ARN (or condition value) in another environment, on another API and key, wildcards filled."""
+    twin = value.replace(API_ID, "f6g7h8i9j0").replace(KMS_KEY, _arn("kms", "key/other"))
+    return twin.replace(NAMES.environment, "prod").replace("*", "x")
+
+
+@pytest.mark.parametrize("role", ["generator", "portal"])
+def test_another_environment_s_resources_are_out_of_reach(
+    role: str, generator_policy: list[Statement], portal_policy: list[Statement]
+) -> None:
+    """Every grant, taken to its twin in environment 'prod' (its tags, its boundary), is refused."""
+    policy = {"generator": generator_policy, "portal": portal_policy}[role]
+    exceptions = ACCOUNT_WIDE[role]
+    reaching, excused = [], set()
+    for statement in policy:
+        if statement["Effect"] != "Allow":
+            continue
+        twin_context = {
+            key: _twin(_listed(values)[0])
+            for keys in statement.get("Condition", {}).values()
+            for key, values in keys.items()
+        }
+        for action in _listed(statement["Action"]):
+            for resource in _listed(statement["Resource"]):
+                if not allows(policy, action, _twin(resource), twin_context):
+                    continue
+                excuse = next((pattern for pattern in exceptions if fnmatchcase(action, pattern)), None)
+                if excuse is None:
+                    reaching.append(f"{statement['Sid']}: {action} on {_twin(resource)}")
+                excused.add(excuse)
+    assert reaching == []
+    assert excused - {None} == set(exceptions), "an exception no grant needs any more"
 
 
 def _resolve(reader: StackReader, value: str) -> str:

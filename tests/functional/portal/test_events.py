@@ -422,6 +422,36 @@ def test_owner_changes_the_mode_and_transitive_modes_check_every_version(client:
     assert client.http.put("/events/order-created", headers=SHOP, body=body({"data": v4})).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("mode", "broken"),
+    [
+        ("NONE", []),
+        ("BACKWARD", []),
+        ("FORWARD", ["FORWARD against v2"]),
+        ("FULL", ["FORWARD against v2"]),
+        ("BACKWARD_TRANSITIVE", ["BACKWARD against v1"]),
+        ("FORWARD_TRANSITIVE", ["FORWARD against v2"]),
+        ("FULL_TRANSITIVE", ["BACKWARD against v1", "FORWARD against v2"]),
+    ],
+)
+def test_each_mode_checks_its_directions_against_its_versions(client: Client, mode: str, broken: list[str]) -> None:
+    create_event(client, compatibility_mode="NONE")
+    v2 = copy.deepcopy(ORDER_DATA)
+    v2["properties"]["amount"] = {"type": "number", "minimum": 10}
+    assert client.http.put("/events/order-created", headers=SHOP, body=body({"data": v2})).status_code == 200
+    # v3's minimum 5 refuses v1's amounts from 0 to 5 (backward against v1) and accepts 5 to 10, which v2
+    # refuses (forward against v2): which of the two a mode sees depends on its directions and its reach
+    v3 = copy.deepcopy(ORDER_DATA)
+    v3["properties"]["amount"] = {"type": "number", "minimum": 5}
+    change = body({"data": v3, "compatibility_mode": mode})
+    response = client.http.put("/events/order-created", headers=SHOP, body=change)
+    if not broken:
+        assert response.status_code == 200, response.json_body
+        return
+    assert response.status_code == 409
+    assert [item["rule"].split(":")[0] for item in response.json_body["error"]["details"]] == broken
+
+
 def test_undecidable_change_is_refused_under_a_mode_with_the_reason(client: Client) -> None:
     create_event(client)
     data = copy.deepcopy(ORDER_DATA)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chalicelib.services.compat import CompatibilityMode, compare, includes
+from chalicelib.services.compat import compare, includes
 
 
 def obj(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -169,15 +169,3 @@ def test_recursive_schemas_compare_without_looping() -> None:
         "properties": {"root": {"$ref": "#/definitions/node"}},
     }
     assert directions(tree, tree) == (True, True)
-
-
-def test_modes_name_their_directions() -> None:
-    assert [(m.backward, m.forward, m.transitive) for m in CompatibilityMode] == [
-        (False, False, False),
-        (True, False, False),
-        (False, True, False),
-        (True, True, False),
-        (True, False, True),
-        (False, True, True),
-        (True, True, True),
-    ]

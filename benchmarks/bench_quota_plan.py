@@ -28,7 +28,7 @@ from broker_contract.capacity import (  # noqa: E402 - the repository root goes 
     version_demand,
 )
 from broker_contract.config import environment_policy  # noqa: E402
-from broker_contract.names import detail_type  # noqa: E402
+from broker_contract.names import IDENTIFIER_MAX_LENGTH, MAX_VERSION, detail_type  # noqa: E402
 from broker_contract.routing import event_pattern, event_pattern_json  # noqa: E402
 
 
@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     filtered = event_pattern(
         "webshop", detail_type("order_placed", 1), "billing", {"currency": ["EUR"], "country": ["FR", "DE", "IT"]}
     )
-    longest_name = event_pattern("a" * 48, detail_type("b" * 48, 9999), "c" * 48)
+    longest = IDENTIFIER_MAX_LENGTH
+    longest_name = event_pattern("a" * longest, detail_type("b" * longest, MAX_VERSION), "c" * longest)
     print(
         f"rule pattern characters: {len(event_pattern_json(plain))} without filter, "
         f"{len(event_pattern_json(filtered))} with a 2-field filter, {len(event_pattern_json(longest_name))} "

@@ -20,6 +20,7 @@ from broker_contract.names import (
     IDENTIFIER_MAX_LENGTH,
     IDENTIFIER_PATTERN,
     IDENTIFIER_RULE,
+    MAX_VERSION,
     SUBSCRIPTION_ID_PATTERN,
     consumer_component_id,
     detail_type,
@@ -31,7 +32,7 @@ from broker_contract.schemas import draft04_problems
 CONTRACT_VERSION: Literal["1.0"] = "1.0"
 
 Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN, max_length=IDENTIFIER_MAX_LENGTH)]
-Version = Annotated[int, Field(ge=1, le=9999)]
+Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 SubscriptionId = Annotated[str, Field(pattern=SUBSCRIPTION_ID_PATTERN)]
 DeploymentId = Annotated[str, Field(pattern=DEPLOYMENT_ID_PATTERN)]
 Environment = Annotated[str, Field(pattern=ENVIRONMENT_PATTERN)]
@@ -299,7 +300,14 @@ class HttpsConsumer(StrictModel):
         return _without_userinfo(value, "connection_string")
 
 
+#: a consumer of any connection type, told apart by ``connection_type``
+Consumer = Annotated[LambdaConsumer | SqsConsumer | HttpsConsumer, Field(discriminator="connection_type")]
 ContentFilter = dict[str, list[Any]]
+#: delivery settings of a subscription's rule target, within what EventBridge accepts
+RetryAttempts = Annotated[int, Field(ge=0, le=185)]
+MaximumEventAge = Annotated[int, Field(ge=60, le=86_400)]
+DEFAULT_RETRY_ATTEMPTS = 8
+DEFAULT_MAXIMUM_EVENT_AGE = 3600
 
 
 class ConsumerDeployment(_DeploymentBase):
@@ -309,13 +317,13 @@ class ConsumerDeployment(_DeploymentBase):
     subscription_id: SubscriptionId
     event: EventVersionRef
     target_unit: Identifier = Field(description="matched against metadata.event_attributes.target")
-    consumer: Annotated[LambdaConsumer | SqsConsumer | HttpsConsumer, Field(discriminator="connection_type")]
+    consumer: Consumer
     content_filter: dict[str, Any] | None = Field(
         default=None,
         description="EventBridge pattern fragment applied under detail.data (fields must exist in the schema)",
     )
-    max_retry_attempts: int = Field(default=8, ge=0, le=185)
-    max_event_age_seconds: int = Field(default=3600, ge=60, le=86_400)
+    max_retry_attempts: RetryAttempts = DEFAULT_RETRY_ATTEMPTS
+    max_event_age_seconds: MaximumEventAge = DEFAULT_MAXIMUM_EVENT_AGE
 
     @property
     def component_id(self) -> str:

@@ -22,6 +22,12 @@ IDENTIFIER_RULE = (
 ENVIRONMENT_PATTERN = r"^[a-z][a-z0-9]{1,9}$"
 SUBSCRIPTION_ID_PATTERN = r"^sub-[0-9a-f]{16}$"
 DEPLOYMENT_ID_PATTERN = r"^dep-[0-9a-f]{16}$"
+#: An event type's versions run from 1 to this; derived names and detail types are sized for its digits.
+MAX_VERSION = 9999
+#: A version written as text (a path parameter, a query string): digits only, no leading zero. MAX_VERSION is
+#: all nines, so "at most as many digits" is exactly "at most MAX_VERSION".
+VERSION_TEXT_PATTERN = rf"^[1-9][0-9]{{0,{len(str(MAX_VERSION)) - 1}}}$"
+VERSION_RULE = f"must be a whole number from 1 to {MAX_VERSION}"
 
 _IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN)
 

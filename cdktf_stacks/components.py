@@ -21,14 +21,13 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from broker_contract.arns import arn_account, arn_partition, arn_region, delivery_problems
 from broker_contract.config import RuntimeConfig
 from broker_contract.models import (
-    ApiKeyAuth,
-    BasicAuth,
+    Consumer,
     ConsumerDeployment,
     DeploymentAction,
+    HttpsAuth,
     HttpsConsumer,
     HttpsProducer,
     LambdaConsumer,
-    OAuthClientCredentials,
     ProducerDeployment,
     SqsConsumer,
     SqsProducer,
@@ -152,7 +151,7 @@ class ComponentHints:
     redeploy_api_stage: bool = False
     parent_resource_path: str | None = None
     connection_name: str | None = None
-    auth: ApiKeyAuth | BasicAuth | OAuthClientCredentials | None = None
+    auth: HttpsAuth | None = None
     rule_to_enable: str | None = None
     queue_arn: str | None = None
     queue_policy_statement: dict[str, Any] | None = field(default=None, hash=False)
@@ -202,7 +201,7 @@ def manages_lambda_permission(consumer: LambdaConsumer, runtime: RuntimeConfig) 
     return arn_account(consumer.connection_string) == runtime.account_id
 
 
-def delivers_across_accounts(consumer: LambdaConsumer | SqsConsumer | HttpsConsumer, runtime: RuntimeConfig) -> bool:
+def delivers_across_accounts(consumer: Consumer, runtime: RuntimeConfig) -> bool:
     """True for a function or queue of another account: EventBridge reaches it through a delivery role."""
     if isinstance(consumer, HttpsConsumer):
         return False

@@ -33,7 +33,7 @@ from botocore.exceptions import ClientError
 
 from broker_contract.arns import arn_account
 from broker_contract.catalog import queue_policy_lock_key
-from broker_contract.models import ApiKeyAuth, BasicAuth, OAuthClientCredentials
+from broker_contract.models import ApiKeyAuth, BasicAuth, HttpsAuth
 
 logger = logging.getLogger(__name__)
 
@@ -112,9 +112,7 @@ def key_statement_for_events() -> dict[str, Any]:
     }
 
 
-def connection_auth_parameters(
-    auth: ApiKeyAuth | BasicAuth | OAuthClientCredentials, secret_string: str
-) -> tuple[str, dict[str, Any]]:
+def connection_auth_parameters(auth: HttpsAuth, secret_string: str) -> tuple[str, dict[str, Any]]:
     """``(AuthorizationType, AuthParameters)`` of ``events.update_connection`` from the secret's value.
 
     API_KEY secrets hold the key itself (or JSON ``{"api_key": ...}``); BASIC secrets hold JSON
@@ -247,7 +245,7 @@ class AwsPostApplyActions:
                     self._sleep(min(2.0**attempt, 20.0))
         raise AssertionError("unreachable")
 
-    def sync_connection(self, connection_name: str, auth: ApiKeyAuth | BasicAuth | OAuthClientCredentials) -> None:
+    def sync_connection(self, connection_name: str, auth: HttpsAuth) -> None:
         """Copy the real credentials from the referenced secret into the EventBridge connection."""
         secret = self._client("secretsmanager").get_secret_value(SecretId=auth.secret_arn)
         secret_string = secret.get("SecretString")

@@ -32,12 +32,13 @@ from broker_contract.models import (
     ConsumerDeployment,
     DeploymentAction,
     DeploymentStatus,
+    HttpsAuth,
     ProducerDeployment,
 )
 from broker_contract.names import DEPLOYMENT_ID_PATTERN, artifact_key
 from broker_contract.records import DeploymentRecord, StatusChange, utc_now
 from generator.runner import StateLocked
-from generator.synth import AnyDeployment, ComponentHooks, HttpsAuthReference, SynthesizedStack
+from generator.synth import AnyDeployment, ComponentHooks, SynthesizedStack
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ class PostApplyActions(Protocol):
 
     def redeploy_stage(self, api_id: str, stage_name: str, description: str) -> str: ...
 
-    def sync_connection(self, connection_name: str, auth: HttpsAuthReference) -> None: ...
+    def sync_connection(self, connection_name: str, auth: HttpsAuth) -> None: ...
 
     def enable_rule(self, rule_name: str, event_bus_name: str) -> None: ...
 

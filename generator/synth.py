@@ -21,10 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from broker_contract.config import RuntimeConfig
 from broker_contract.models import (
-    ApiKeyAuth,
-    BasicAuth,
     ConsumerDeployment,
-    OAuthClientCredentials,
+    HttpsAuth,
     ProducerDeployment,
 )
 
@@ -34,7 +32,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 AnyDeployment = ProducerDeployment | ConsumerDeployment
-HttpsAuthReference = ApiKeyAuth | BasicAuth | OAuthClientCredentials
 
 #: ``build(app, deployment, runtime, endpoint_url) -> stack``: adds one component stack to ``app``
 StackBuild = Callable[["App", AnyDeployment, RuntimeConfig, "str | None"], "TerraformStack"]
@@ -58,7 +55,7 @@ class ComponentHooks:
     parent_resource_path: str | None = None
     redeploy_api_stage: bool = False
     connection_name: str | None = None
-    auth: HttpsAuthReference | None = None
+    auth: HttpsAuth | None = None
     instructions: str | None = None
     rule_to_enable: str | None = None
     shared_queue_policy: SharedQueueStatement | None = None

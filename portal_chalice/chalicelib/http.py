@@ -16,6 +16,8 @@ from broker_contract.names import (
     DEPLOYMENT_ID_PATTERN,
     IDENTIFIER_RULE,
     SUBSCRIPTION_ID_PATTERN,
+    VERSION_RULE,
+    VERSION_TEXT_PATTERN,
     is_identifier,
 )
 from chalicelib.auth import resolve_team
@@ -136,8 +138,8 @@ def identifier(value: str, field: str) -> str:
 
 
 def version_number(value: str, field: str = "version") -> int:
-    if re.fullmatch(r"[1-9][0-9]{0,3}", value) is None:
-        raise bad_request(f"invalid {field} {value!r}", FieldProblem(field, "must be a whole number from 1 to 9999"))
+    if re.fullmatch(VERSION_TEXT_PATTERN, value) is None:
+        raise bad_request(f"invalid {field} {value!r}", FieldProblem(field, VERSION_RULE))
     return int(value)
 
 

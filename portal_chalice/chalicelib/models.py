@@ -13,8 +13,11 @@ from broker_contract.models import (
     DeploymentStatus,
     HttpsAuth,
     Identifier,
+    MaximumEventAge,
     ProducerConnectionType,
+    RetryAttempts,
 )
+from broker_contract.names import MAX_VERSION, VERSION_RULE, VERSION_TEXT_PATTERN
 from chalicelib.services.compat import CompatibilityMode
 
 #: the mode of an event type created without one: consumers of earlier versions keep working
@@ -29,27 +32,21 @@ def _version_number(value: Any) -> Any:
         raise ValueError("version must be a whole number, not a boolean")
     if isinstance(value, str):
         if re.fullmatch(VERSION_TEXT_PATTERN, value) is None:
-            raise ValueError("version must be a whole number from 1 to 9999 (digits only)")
+            raise ValueError(f"version {VERSION_RULE} (digits only)")
         return int(value)
     if isinstance(value, float):
         raise ValueError("version must be a whole number")
     return value
 
 
-VERSION_TEXT_PATTERN = r"^[1-9][0-9]{0,3}$"
+#: a version as the OpenAPI document states it, wherever it is a number
+VERSION_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}
 #: the validator runs before the bounds, which hides them from pydantic's JSON Schema (it would say ge/le)
 VersionNumber = Annotated[
     int,
     BeforeValidator(_version_number),
-    Field(ge=1, le=9999),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 1, "maximum": 9999},
-                {"type": "string", "pattern": VERSION_TEXT_PATTERN},
-            ]
-        }
-    ),
+    Field(ge=1, le=MAX_VERSION),
+    WithJsonSchema({"anyOf": [VERSION_SCHEMA, {"type": "string", "pattern": VERSION_TEXT_PATTERN}]}),
 ]
 
 
@@ -343,10 +340,6 @@ class TrialResult(BaseModel):
     matches: list[SubscriptionMatch] = Field(
         description="subscriptions whose rule would match (the caller's own; all of them for the owner)"
     )
-
-
-RetryAttempts = Annotated[int, Field(ge=0, le=185)]
-MaximumEventAge = Annotated[int, Field(ge=60, le=86_400)]
 
 
 class SubscriptionChangeRequest(ApiModel):

@@ -35,6 +35,7 @@ from broker_contract.names import (
 from broker_contract.records import DeploymentRecord
 from chalicelib.auth import MODE
 from chalicelib.models import (
+    VERSION_SCHEMA,
     DeadLetters,
     ErrorBody,
     EventChange,
@@ -65,7 +66,6 @@ from chalicelib.settings import AuthMode
 
 _REF = "#/components/schemas/{model}"
 JSON = "application/json"
-VERSION_SCHEMA = {"type": "integer", "minimum": 1, "maximum": 9999}
 REPLAY_NAME_PATTERN = r"^sub-[0-9a-f]{16}-[0-9a-f]{8}$"
 
 

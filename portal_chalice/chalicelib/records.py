@@ -23,6 +23,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from broker_contract.catalog import BY_APPLICATION, BY_LISTING, BY_TEAM, PARTITION_KEY, SORT_KEY
+from broker_contract.models import (
+    DEFAULT_MAXIMUM_EVENT_AGE,
+    DEFAULT_RETRY_ATTEMPTS,
+    ConsumerConnectionType,
+    ProducerConnectionType,
+)
 
 EVENTS_PARTITION = "EVENTS"
 INTENTS_PARTITION = "INTENTS"
@@ -76,7 +82,7 @@ class EventRecord(_Record):
     application: str
     owner: str
     description: str = ""
-    connection_type: Literal["HTTPS", "SQS"]
+    connection_type: ProducerConnectionType
     latest_version: int
     revision: int = 1
     #: a ``CompatibilityMode`` value; events stored before modes existed read as the default
@@ -138,15 +144,15 @@ class SubscriptionRecord(_Record):
     version: int
     team: str
     target_unit: str
-    connection_type: Literal["LAMBDA", "SQS", "HTTPS"]
+    connection_type: ConsumerConnectionType
     connection_string: str
     content_filter: dict[str, Any] | None = None
     auth: dict[str, Any] | None = None
     created_at: datetime
     deployment_id: str
     #: delivery settings of the rule's target (the contract's defaults until a PATCH changes them)
-    retry_attempts: int = 8
-    maximum_event_age_seconds: int = 3600
+    retry_attempts: int = DEFAULT_RETRY_ATTEMPTS
+    maximum_event_age_seconds: int = DEFAULT_MAXIMUM_EVENT_AGE
     manage_queue_policy: bool = True
     #: ``active``, or why the subscription is gone while its team can still see its teardown
     status: SubscriptionStatus = "active"

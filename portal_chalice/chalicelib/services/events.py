@@ -7,7 +7,7 @@ from typing import Any
 
 from broker_contract.capacity import version_demand
 from broker_contract.catalog import BY_APPLICATION, BY_LISTING, BY_TEAM, Index
-from broker_contract.names import detail_type, producer_endpoint_path
+from broker_contract.names import MAX_VERSION, detail_type, producer_endpoint_path
 from broker_contract.schemas import draft04_problems, envelope_schema
 from chalicelib.aws.catalog import ConditionFailed
 from chalicelib.errors import FieldProblem, bad_request, conflict, forbidden, incompatible, not_found
@@ -317,7 +317,7 @@ class EventService:
     def update(self, team: str, event_type: str, request: EventUpdateRequest, if_match: int | None) -> EventChange:
         """Description-only changes keep the version; a schema change creates the next version."""
         if request.data is not None:
-            check_data_schema(request.data, event_type, 9999)
+            check_data_schema(request.data, event_type, MAX_VERSION)
         event = self._owned(team, event_type)
         if if_match is not None and if_match != event.revision:
             raise conflict(f"event type {event_type!r} is at revision {event.revision}, not {if_match}")

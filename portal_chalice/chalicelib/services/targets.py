@@ -11,11 +11,9 @@ may target nothing; the message says where to declare it. See docs/security.md.
 from __future__ import annotations
 
 from broker_contract.arns import arn_account
-from broker_contract.models import HttpsConsumer, LambdaConsumer, OAuthClientCredentials, SqsConsumer
+from broker_contract.models import Consumer, HttpsConsumer, LambdaConsumer, OAuthClientCredentials
 from broker_contract.teams import TeamDirectory, TeamPolicy, matches
 from chalicelib.errors import ApiError, FieldProblem
-
-ConsumerModel = LambdaConsumer | SqsConsumer | HttpsConsumer
 
 
 def _refusal(message: str, field: str, rule: str) -> ApiError:
@@ -36,7 +34,7 @@ class TargetPolicy:
     def _where(self, team: str, key: str) -> str:
         return f"teams.{team}.{key} in config/{self.environment}.json (or BROKER_PORTAL_TEAMS_FILE)"
 
-    def check(self, team: str, consumer: ConsumerModel) -> None:
+    def check(self, team: str, consumer: Consumer) -> None:
         """Nothing when ``team`` may deliver to ``consumer``; otherwise the 403 naming the rule it breaks."""
         policy = self.directory.policy(team)
         if policy is None:

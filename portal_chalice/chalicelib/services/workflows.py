@@ -13,21 +13,19 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import Field, TypeAdapter
+from pydantic import TypeAdapter
 
 from broker_contract.models import (
+    Consumer,
     ConsumerDeployment,
     DeploymentAction,
     EventVersionRef,
     HttpsProducer,
-    LambdaConsumer,
     ProducerDeployment,
-    SqsConsumer,
     SqsProducer,
 )
-from broker_contract.models import HttpsConsumer as HttpsConsumerModel
 from broker_contract.names import consumer_component_id, producer_component_id, schema_backup_key
 from broker_contract.records import DeploymentRecord
 from broker_contract.schemas import envelope_schema
@@ -40,10 +38,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-ConsumerModel = LambdaConsumer | SqsConsumer | HttpsConsumerModel
-CONSUMER_ADAPTER: TypeAdapter[ConsumerModel] = TypeAdapter(
-    Annotated[ConsumerModel, Field(discriminator="connection_type")]
-)
+CONSUMER_ADAPTER: TypeAdapter[Consumer] = TypeAdapter(Consumer)
 
 
 class StepFailed(Exception):
@@ -71,7 +66,7 @@ def backup_document(event: EventRecord, version: VersionRecord) -> dict[str, Any
     }
 
 
-def consumer_model(subscription: SubscriptionRecord) -> ConsumerModel:
+def consumer_model(subscription: SubscriptionRecord) -> Consumer:
     """The contract's consumer block for a stored subscription."""
     data: dict[str, Any] = {
         "connection_type": subscription.connection_type,

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from broker_contract.models import DeploymentStatus
 from local_mode.aws import AwsClients
 from local_mode.client import PortalClient
 from local_mode.signing import publisher_credentials, sign_request
@@ -154,13 +155,10 @@ def _handler_zip() -> bytes:
     return buffer.getvalue()
 
 
-FINAL = {"deployed", "destroyed", "failed", "superseded"}
-
-
 def is_settled(record: dict[str, Any]) -> bool:
     """Final, or ``synthesized`` by a generator that runs no Terraform (it says so in the status change)."""
     status = record.get("status")
-    if status in FINAL:
+    if status in set(DeploymentStatus) and DeploymentStatus(status).is_final:
         return True
     history = record.get("history") or [{}]
     return status == "synthesized" and "stopped after synthesis" in str(history[-1].get("detail", ""))

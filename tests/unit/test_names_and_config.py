@@ -18,7 +18,7 @@ BROKER = BrokerNames("prod", "ap-southeast-2", "123456789012")
 
 def _all_names(broker: BrokerNames, event_type: str, subscription_id: str) -> dict[str, str]:
     found: dict[str, str] = {}
-    for owner in (broker, broker.producer(event_type, 9999), broker.consumer(subscription_id)):
+    for owner in (broker, broker.producer(event_type, names.MAX_VERSION), broker.consumer(subscription_id)):
         for attribute in dir(type(owner)):
             if isinstance(getattr(type(owner), attribute), property):
                 found[f"{type(owner).__name__}.{attribute}"] = str(getattr(owner, attribute))
@@ -30,8 +30,8 @@ def test_names_within_limits_for_the_longest_identifiers() -> None:
     every = _all_names(broker, LONGEST, "sub-0123456789abcdef")
     assert len(every) > 40
     # every property ran its AWS rule check; the limits that bite first:
-    assert len(BROKER.producer(LONGEST, 9999).queue) <= 80
-    assert len(BROKER.producer(LONGEST, 9999).pipe) <= 64
+    assert len(BROKER.producer(LONGEST, names.MAX_VERSION).queue) <= 80
+    assert len(BROKER.producer(LONGEST, names.MAX_VERSION).pipe) <= 64
     assert len(BROKER.consumer("sub-0123456789abcdef").rule) <= 64
     for bucket in (BROKER.schema_bucket, BROKER.state_bucket, BROKER.artifact_bucket, BROKER.access_log_bucket):
         assert re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket), bucket
@@ -39,8 +39,8 @@ def test_names_within_limits_for_the_longest_identifiers() -> None:
 
 def test_shortened_names_stay_unique() -> None:
     broker = BrokerNames("staging123", "eu-west-1", "123456789012")
-    first = broker.producer(LONGEST[:-1] + "b", 9999)
-    second = broker.producer(LONGEST[:-1] + "c", 9999)
+    first = broker.producer(LONGEST[:-1] + "b", names.MAX_VERSION)
+    second = broker.producer(LONGEST[:-1] + "c", names.MAX_VERSION)
     assert len(first.pipe) == 64
     assert first.pipe != second.pipe
     assert first.pipe_role != second.pipe_role

@@ -9,6 +9,7 @@ import pytest
 from app import app
 from chalice.test import Client
 from chalicelib import container
+from chalicelib.aws.catalog import serialize
 from chalicelib.aws.guards import CatalogGuards
 from chalicelib.services.backend import Backend
 from chalicelib.settings import PortalSettings, RegistryMode
@@ -128,10 +129,18 @@ def test_a_version_past_versions_per_schema_is_409(limited: Client, backend: Bac
     assert files(backend) == before
 
 
-def test_versions_per_schema_defaults_to_100() -> None:
-    assert Quotas().versions_per_schema == 100
-    assert Quotas().rules_per_event_bus == 300
-    assert Quotas().event_pattern_characters == 2048
+def test_without_configuration_the_101st_version_is_409(client: Client, backend: Backend) -> None:
+    """AWS's default of 100 versions per schema holds where no environment raised it (rules per bus and pattern
+    characters keep their defaults in the 301st-subscription and 2048-character tests)."""
+    create_event(client, compatibility_mode="NONE")
+    event = backend.catalog.get_event("order-created")
+    assert event is not None
+    # 99 versions through the API would take minutes: the stored event is made to count 100
+    aged = event.model_copy(update={"latest_version": 100})
+    backend.catalog.client.put_item(TableName=backend.config.catalog_table_name, Item=serialize(aged.to_item()))
+    refused = client.http.put("/events/order-created", headers=SHOP, body=body({"data": {"type": "object"}}))
+    assert refused.status_code == 409, refused.json_body
+    assert "event type 'order-created' has 100 of 100 versions" in refused.json_body["error"]["message"]
 
 
 def _big_filter(values: int) -> dict[str, Any]:

@@ -40,7 +40,7 @@ _DESERIALIZER = TypeDeserializer()
 
 
 class ConditionFailed(Exception):
-    """A deployment record with this id exists already (``put_deployment``).
+    """A conditional write lost: the item changed (or exists / is gone) since it was read.
 
     ``reasons`` holds, per transaction item, the cancellation code (``ConditionalCheckFailed``,
     ``None`` ...), when DynamoDB reports them.

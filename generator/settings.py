@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from broker_contract.config import ENV_PREFIX, EnvironmentConfig, RuntimeConfig
+from broker_contract.config import (
+    ENDPOINT_URL_VARIABLE,  # noqa: F401 - re-exported: shared with the portal
+    ENV_PREFIX,
+    EnvironmentConfig,
+    RuntimeConfig,
+)
 
 #: variables of the generator itself (not outputs of the broker stack)
-ENDPOINT_URL_VARIABLE = f"{ENV_PREFIX}AWS_ENDPOINT_URL"
 WORK_ROOT_VARIABLE = f"{ENV_PREFIX}GENERATOR_WORK_ROOT"
 TERRAFORM_TIMEOUT_VARIABLE = f"{ENV_PREFIX}TERRAFORM_TIMEOUT_SECONDS"
 

@@ -13,6 +13,7 @@ import importlib
 import json
 import logging
 import os
+import shlex
 import signal
 import sys
 import time
@@ -311,6 +312,16 @@ class LocalBroker:
         env.update(self.portal_stage(runtime).to_env())
         return env
 
+    def write_portal_env_file(self, runtime: RuntimeConfig) -> Path:
+        """``.local/portal.env``: what ``chalice local --stage local`` needs to serve this broker's portal by hand.
+
+        ``set -a; . .local/portal.env; set +a`` exports it (README, 'Run the portal yourself').
+        """
+        variables = {**aws_environment(self.moto_url, runtime.region), **self.portal_stage(runtime).to_env()}
+        path = self.settings.workdir / "portal.env"
+        path.write_text("".join(f"{name}={shlex.quote(value)}\n" for name, value in variables.items()))
+        return path
+
     def portal_command(self) -> tuple[list[str], str]:
         """``chalice local`` when the project has its config file, else Chalice's server run directly."""
         where = ["--host", self.settings.host, "--port", str(self.settings.portal_port), "--stage", "local"]
@@ -321,6 +332,7 @@ class LocalBroker:
 
     def _start_portal(self, runtime: RuntimeConfig) -> None:
         started = time.monotonic()
+        self.write_portal_env_file(runtime)
         command, kind = self.portal_command()
         managed = self.supervisor.start("portal", command, self.portal_env(runtime), cwd=PORTAL_DIR)
         self.processes["portal"] = managed

@@ -131,7 +131,7 @@ def _refuse_malformed_tokens_locally() -> None:
                 {"x-amzn-ErrorType": "UnauthorizedException"}, b'{"message":"Unauthorized"}'
             ) from error
 
-    LocalGatewayAuthorizer._decode_jwt_payload = decode  # type: ignore[method-assign]
+    LocalGatewayAuthorizer._decode_jwt_payload = decode  # type: ignore[method-assign,assignment]
 
 
 AUTHORIZER: Any = _build_authorizer(MODE)

@@ -129,6 +129,14 @@ def assemble_project(project: Path, portal_dir: Path = PORTAL_DIR, repo: Path = 
         shutil.copytree(repo / name, project / "vendor" / name, ignore=_ignore_caches)
 
 
+def _chalice_command() -> str:
+    beside = Path(sys.executable).with_name("chalice")
+    found = str(beside) if beside.exists() else shutil.which("chalice")
+    if found is None:
+        raise PackagingError("no chalice command beside this Python nor on the PATH: run `make install` first")
+    return found
+
+
 def package(
     stage: str,
     output: Path,
@@ -151,7 +159,7 @@ def package(
     region = package_region(stage_environment(config, stage), env, repo / "config")
     project = project or repo / "build" / f"portal-{stage}.project"
     assemble_project(project, portal_dir, repo)
-    command = [chalice or str(Path(sys.executable).with_name("chalice")), "package", "--stage", stage, str(output)]
+    command = [chalice or _chalice_command(), "package", "--stage", stage, str(output)]
     # Chalice's boto3 session needs a region, which the environment's config gives; the shell's does not count
     result = run(command, cwd=project, env={**env, "AWS_DEFAULT_REGION": region, "AWS_REGION": region}, check=False)
     if result.returncode != 0:

@@ -104,7 +104,7 @@ def test_a_filled_stage_is_packaged_in_a_build_project_with_the_environment_regi
 def test_a_stage_in_another_region_than_its_environment_is_refused(tmp_path: Path) -> None:
     portal = portal_copy(tmp_path, outputs(region="us-east-1"))
     chalice = FakeChalice()
-    with pytest.raises(PackagingError, match="config/dev.json puts environment 'dev' in eu-west-1, but the stage"):
+    with pytest.raises(PackagingError, match=r"config/dev\.json puts environment 'dev' in eu-west-1, but the stage"):
         package("dev", tmp_path / "out", portal_dir=portal, project=tmp_path / "p", environ=NO_REGION, run=chalice)
     assert chalice.calls == []
 

@@ -166,3 +166,25 @@ def test_a_vendored_copy_beside_the_source_is_refused(tmp_path: Path) -> None:
     built.write_text("")
     assert vendored_copy_problem(str(built)) is None
     assert vendored_copy_problem() is None
+
+
+def test_local_mode_hands_chalice_local_a_complete_environment(tmp_path: Path) -> None:
+    from local_mode.broker import LocalBroker  # noqa: PLC0415 - local mode's imports are heavier than the portal's
+    from local_mode.settings import LocalSettings  # noqa: PLC0415
+    from local_mode.terraform import TerraformDecision  # noqa: PLC0415
+
+    decision = TerraformDecision(usable=False, reason="not needed here")
+    broker = LocalBroker(LocalSettings(workdir=tmp_path, terraform=decision))
+    local = RuntimeConfig.derived(BrokerNames("local", "eu-west-1", "123456789012"), "api0000001", "root000001")
+    path = broker.write_portal_env_file(local)
+    # what `set -a; . .local/portal.env; set +a` exports (values are shell-quoted; these need no quoting)
+    env = dict(line.split("=", 1) for line in path.read_text().splitlines())
+    # the same BROKER_* environment the portal gets when local mode starts it
+    assert {name: value for name, value in broker.portal_env(local).items() if name.startswith("BROKER_")} == {
+        name: value for name, value in env.items() if name.startswith("BROKER_")
+    }
+    assert environment_problems(env) == []
+    settings = PortalSettings.from_env(env)
+    assert settings.tokens["demo-shop-token"] == "shop-team"
+    assert (settings.registry_mode, settings.aws_endpoint_url) == (RegistryMode.LOCAL, broker.moto_url)
+    assert env["AWS_ENDPOINT_URL"] == broker.moto_url  # every SDK call of chalice local goes to moto, never AWS

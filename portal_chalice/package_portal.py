@@ -31,10 +31,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from chalicelib.settings import ENVIRONMENT_VARIABLE, environment_problems
+from chalicelib.settings import ENVIRONMENT_VARIABLE, PLACEHOLDER, environment_problems
 from pydantic import ValidationError
 
-from broker_contract.config import EnvironmentConfig, RuntimeConfig
+from broker_contract.config import ENV_PREFIX, EnvironmentConfig, RuntimeConfig
 
 PORTAL_DIR = Path(__file__).resolve().parent
 REPO = PORTAL_DIR.parent
@@ -42,7 +42,8 @@ REPO = PORTAL_DIR.parent
 PROJECT_FILES = ("app.py", "chalicelib", "requirements.txt")
 #: copied into the project's ``vendor/``: the contract, and the environments' config it reads (teams, quotas)
 VENDORED = ("broker_contract", "config")
-_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
+#: a broker variable left unresolved in the SAM template (CloudFormation's own ``${AWS::Region}`` are fine)
+TEMPLATE_PLACEHOLDER = re.compile(r"\$\{" + ENV_PREFIX + r"[A-Z0-9_]*\}")
 FILL_HINT = "fill the stage first: python -m cdktf_stacks.outputs --outputs-file outputs.json --stage {stage}"
 
 Runner = Callable[..., "subprocess.CompletedProcess[Any]"]
@@ -60,7 +61,7 @@ def stage_environment(config: Mapping[str, Any], stage: str) -> dict[str, str]:
 
 def _placeholders(value: Any, where: str) -> list[str]:
     if isinstance(value, str):
-        return [f"{where}: {value!r} is an unresolved placeholder"] if _PLACEHOLDER.search(value) else []
+        return [f"{where}: {value!r} is an unresolved placeholder"] if PLACEHOLDER.search(value) else []
     if isinstance(value, Mapping):
         return [problem for key, item in value.items() for problem in _placeholders(item, f"{where}.{key}")]
     if isinstance(value, list):
@@ -165,7 +166,7 @@ def package(
     if result.returncode != 0:
         raise PackagingError(f"chalice package failed (exit {result.returncode}); its output is above")
     template = output / "sam.json"
-    left = sorted(set(re.findall(r"\$\{BROKER_[A-Z0-9_]*\}", template.read_text()))) if template.exists() else []
+    left = sorted(set(TEMPLATE_PLACEHOLDER.findall(template.read_text()))) if template.exists() else []
     if left:
         raise PackagingError(f"{template} still holds placeholders {left}: do not deploy it")
     return template

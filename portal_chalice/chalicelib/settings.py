@@ -8,7 +8,9 @@ provisioned, and both ask it for the environment (``to_env``); :meth:`PortalSett
 Nothing else spells a variable name.
 
 Only ``BROKER_PORTAL_AUTH`` is read at import time (it picks the authorizer); everything else is
-read when the first request needs it, so tests and local mode can set it late.
+read when the first request needs it, so tests and local mode can set it late. The exception is the Chalice
+CLI (``chalice local``/``package``/``deploy``): ``chalicelib.auth`` checks the whole environment when it loads the
+app (:func:`environment_problems`).
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ CHALICE_CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.j
 #: the broker stack's outputs the portal's stage takes besides ``RuntimeConfig``'s
 PORTAL_ROLE_OUTPUT = "portal_role_arn"
 USER_POOL_OUTPUT = "portal_user_pool_arn"
-_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
+#: a ``${NAME}`` left where a value belongs (Chalice substitutes nothing: such a value reaches the Lambda as is)
+PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 
 
 class AuthMode(StrEnum):
@@ -229,7 +232,7 @@ def environment_problems(environ: Mapping[str, str]) -> list[str]:
     problems = [
         f"{name}={value!r} is an unresolved placeholder"
         for name, value in sorted(environ.items())
-        if name.startswith(ENV_PREFIX) and _PLACEHOLDER.search(value)
+        if name.startswith(ENV_PREFIX) and PLACEHOLDER.search(value)
     ]
     missing = [variable for variable in RuntimeConfig.variables().values() if not environ.get(variable)]
     if missing:

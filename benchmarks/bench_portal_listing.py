@@ -43,7 +43,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "portal_chalice")]
-os.environ.setdefault("BROKER_PORTAL_AUTH", "token")
+from chalicelib.settings import AuthMode, PortalVariable  # noqa: E402 - needs the path above
+
+os.environ.setdefault(PortalVariable.AUTH, AuthMode.TOKEN)
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 
 import boto3  # noqa: E402

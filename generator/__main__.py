@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 def synth_command(args: argparse.Namespace) -> int:
     from pydantic import ValidationError  # noqa: PLC0415
 
-    from generator.service import InvalidDeploymentFile, parse_deployment_file  # noqa: PLC0415
+    from generator.plan import InvalidDeploymentFile, parse_deployment_file  # noqa: PLC0415
     from generator.settings import runtime_or_placeholder  # noqa: PLC0415
 
     try:

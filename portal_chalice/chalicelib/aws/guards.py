@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from broker_contract.catalog import PARTITION_KEY, SORT_KEY
-from chalicelib.aws.catalog import CatalogRepository, deserialize, serialize
+from broker_contract.dynamo_items import deserialize, serialize
+from chalicelib.aws.catalog import CatalogRepository
 from chalicelib.aws.lazy import LazyClient
 
 #: one item of a TransactWriteItems call, as the catalog's commit methods accept it in ``extra``

@@ -118,13 +118,13 @@ def check_deployment(deployment: AnyDeployment, runtime: RuntimeConfig) -> None:
 
 @dataclass(frozen=True)
 class FileLocation:
-    """Where a deployment file is: ``s3://bucket/key``."""
+    """Where a deployment file is: ``s3://bucket/key`` (no bucket: a local path, for a plan only)."""
 
     bucket: str
     key: str
 
     def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+        return f"s3://{self.bucket}/{self.key}" if self.bucket else self.key
 
 
 @dataclass(frozen=True)

@@ -410,13 +410,6 @@ class Plan:
     instructions: str | None = None
     cleanup: tuple[RemoveWorkDirectory | ReleaseLease, ...] = ()
 
-    @property
-    def deployment_id(self) -> str | None:
-        if self.deployment is not None:
-            return self.deployment.deployment_id
-        rejected = [step for phase in self.phases for step in phase.steps if isinstance(step, Reject)]
-        return rejected[0].deployment_id if rejected else None
-
 
 # ---- the planner ---------------------------------------------------------------------------------
 

@@ -167,13 +167,11 @@ def outputs_as_strings(outputs: dict[str, Any]) -> dict[str, str]:
 class _Run:
     """What one execution of a plan gathers on its way."""
 
-    plan: Plan
     deployment: AnyDeployment
     deadline: float | None
     cleanup: ExitStack
     instructions: str | None
     outputs: dict[str, str] = field(default_factory=dict)
-    work_dir: Path | None = None
     stack: SynthesizedStack | None = None
     status: DeploymentStatus | None = None
 
@@ -237,7 +235,7 @@ class GeneratorService:
             return self._reject(reject, plan.location)
         deployment_id = plan.deployment.deployment_id
         with ExitStack() as cleanup:
-            run = _Run(plan, plan.deployment, deadline, cleanup, plan.instructions)
+            run = _Run(plan.deployment, deadline, cleanup, plan.instructions)
             for phase in plan.phases:
                 for step in phase.steps:
                     try:
@@ -246,8 +244,7 @@ class GeneratorService:
                         if phase.failure_prefix is None:
                             raise
                         # a deterministic bug fails again on every retry and then rests in the DLQ, where it is seen
-                        failed = "synthesis failed" if phase.name == "synthesize" else "terraform step failed"
-                        logger.exception(failed, extra={"deployment_id": deployment_id})
+                        logger.exception(f"{phase.name} step failed", extra={"deployment_id": deployment_id})
                         return self._fail(deployment_id, f"{phase.failure_prefix}{error}")
                     if result is not None:
                         return result
@@ -264,10 +261,10 @@ class GeneratorService:
             case TakeLease():
                 return self._take_lease(run)
             case Synthesize():
-                run.work_dir = Path(tempfile.mkdtemp(prefix=f"{deployment.deployment_id}-", dir=self.work_root))
+                work_dir = Path(tempfile.mkdtemp(prefix=f"{deployment.deployment_id}-", dir=self.work_root))
                 # removed before the lease is released (callbacks run last in, first out)
-                run.cleanup.callback(shutil.rmtree, run.work_dir, ignore_errors=True)
-                run.stack = self.synthesizer.synthesize(deployment, self.runtime, run.work_dir / "out")
+                run.cleanup.callback(shutil.rmtree, work_dir, ignore_errors=True)
+                run.stack = self.synthesizer.synthesize(deployment, self.runtime, work_dir / "out")
             case Unbuildable(reason=reason):
                 raise RuntimeError(reason)
             case UploadArtifact(bucket=bucket, key=key):

@@ -164,7 +164,8 @@ class InMemoryDeploymentStore:
             self.create(record)
         except DeploymentExists:
             existing = self.get(record.deployment_id)
-            assert existing is not None  # records are never deleted
+            if existing is None:  # records are never deleted
+                raise
             return existing
         return record
 

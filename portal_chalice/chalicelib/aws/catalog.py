@@ -13,11 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from broker_contract.catalog import BY_LISTING, PARTITION_KEY, SORT_KEY, Index, component_key, deployment_key
-from broker_contract.records import DeploymentRecord, plain_numbers
+from broker_contract.catalog import BY_LISTING, PARTITION_KEY, SORT_KEY, Index
+from broker_contract.dynamo_items import deserialize, serialize
 from chalicelib.aws.conflicts import CatalogConflict, DuplicateSubscription, EventExists, LostUpdate, VersionMissing
 from chalicelib.aws.lazy import LazyClient
 from chalicelib.records import (
@@ -34,31 +33,6 @@ from chalicelib.records import (
     subscription_key,
     version_key,
 )
-
-_SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
-
-
-class ConditionFailed(Exception):
-    """A conditional write lost: the item changed (or exists / is gone) since it was read.
-
-    ``reasons`` holds, per transaction item, the cancellation code (``ConditionalCheckFailed``,
-    ``None`` ...), when DynamoDB reports them.
-    """
-
-    def __init__(self, reasons: Sequence[str | None] = ()) -> None:
-        super().__init__(f"condition failed: {list(reasons)}")
-        self.reasons = list(reasons)
-
-
-def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    """Document form -> DynamoDB attribute-value form."""
-    return {key: _SERIALIZER.serialize(value) for key, value in item.items() if value is not None}
-
-
-def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    """DynamoDB attribute-value form -> plain Python (ints for whole numbers)."""
-    return {key: plain_numbers(_DESERIALIZER.deserialize(value)) for key, value in item.items()}
 
 
 @dataclass(frozen=True)
@@ -426,36 +400,6 @@ class CatalogRepository(LazyClient):
 
     def delete_intent(self, intent_id: str) -> None:
         self.client.delete_item(TableName=self.table_name, Key=serialize(intent_key(intent_id)))
-
-    # --- deployments and components ---------------------------------------------------------
-
-    def get_deployment(self, deployment_id: str) -> DeploymentRecord | None:
-        item = self._get(deployment_key(deployment_id))
-        return DeploymentRecord.from_item(item) if item else None
-
-    def put_deployment(self, record: DeploymentRecord) -> None:
-        """Create the record; ``ConditionFailed`` if a record with this id exists already."""
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=serialize(record.to_item()),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise ConditionFailed(["ConditionalCheckFailed"]) from error
-            raise
-
-    def reserve_sequence(self, component_id: str) -> int:
-        """The component's next deployment sequence, reserved with an atomic ADD (1, 2, 3 ...)."""
-        response = self.client.update_item(
-            TableName=self.table_name,
-            Key=serialize(component_key(component_id)),
-            UpdateExpression="ADD next_sequence :one SET component_id = :component",
-            ExpressionAttributeValues=serialize({":one": 1, ":component": component_id}),
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(deserialize(response["Attributes"])["next_sequence"])
 
 
 def _lost(exception: CatalogConflict) -> Callable[[], CatalogConflict]:

@@ -20,7 +20,8 @@ from datetime import datetime
 from typing import Any
 
 from broker_contract.catalog import PARTITION_KEY, SORT_KEY
-from chalicelib.aws.catalog import CatalogRepository, Write, deserialize, serialize
+from broker_contract.dynamo_items import deserialize, serialize
+from chalicelib.aws.catalog import CatalogRepository, Write
 from chalicelib.aws.conflicts import ApplicationTaken, QuotaExceeded
 from chalicelib.aws.lazy import LazyClient
 

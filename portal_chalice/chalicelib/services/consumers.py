@@ -64,7 +64,7 @@ class ConsumerService:
         items = []
         for item in page.items:
             record = SubscriptionRecord.from_item(item)
-            deployment = catalog.get_deployment(record.deployment_id)
+            deployment = self.backend.deployments.get(record.deployment_id)
             items.append(
                 EventSubscription(
                     subscription_id=record.subscription_id,

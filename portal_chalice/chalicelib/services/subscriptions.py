@@ -212,7 +212,7 @@ class SubscriptionService:
             event = self.backend.catalog.get_event(record.event_type)
             if event is None or event.owner != team:
                 raise forbidden(f"subscription {subscription_id} belongs to team {record.team}")
-        deployment = self.backend.catalog.get_deployment(record.deployment_id)
+        deployment = self.backend.deployments.get(record.deployment_id)
         return SubscriptionDetail(
             **to_api(record).model_dump(),
             deployment_status=deployment.status if deployment else DeploymentStatus.PENDING,

@@ -36,8 +36,9 @@ from broker_contract.models import (
 )
 from broker_contract.names import DEPLOYMENT_ID_PATTERN, artifact_key
 from broker_contract.records import DeploymentRecord, StatusChange, utc_now
+from component_stacks.hooks import ComponentHooks
 from generator.runner import StateLocked
-from generator.synth import AnyDeployment, ComponentHooks, HttpsAuthReference, SynthesizedStack
+from generator.synth import AnyDeployment, HttpsAuthReference, SynthesizedStack
 
 logger = logging.getLogger(__name__)
 

@@ -21,9 +21,10 @@ from broker_contract.config import RuntimeConfig
 from broker_contract.models import ConsumerDeployment, DeploymentStatus, ProducerDeployment
 from broker_contract.names import BrokerNames, deployment_file_key
 from broker_contract.records import DeploymentRecord, StatusChange
+from component_stacks.hooks import ComponentHooks
 from generator.runner import TerraformRunner
 from generator.service import GeneratorService
-from generator.synth import CdktfSynthesizer, ComponentHooks
+from generator.synth import CdktfSynthesizer
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"

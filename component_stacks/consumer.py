@@ -1,25 +1,43 @@
-"""Consumer stack: one subscription's rule on the bus and its delivery to a Lambda, queue or HTTPS endpoint."""
+"""Consumer stack: one subscription's rule on the bus and its delivery to a Lambda, queue or HTTPS endpoint.
+
+Also its hooks (``consumer_hooks``): the connection's secret, the shared queue policy, the queue's
+encryption, and the instructions for targets the broker may not change.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from cdktf import TerraformOutput, TerraformStack
 from constructs import Construct
 
 from broker_contract.config import RuntimeConfig
-from broker_contract.models import ConsumerDeployment, HttpsConsumer, LambdaConsumer, SqsConsumer
-from cdktf_stacks.components import (
+from broker_contract.models import ConsumerDeployment, DeploymentAction, HttpsConsumer, LambdaConsumer, SqsConsumer
+from component_stacks.base import (
     StackOptions,
     broker_names,
     component_boundary_arn,
     configure_component_stack,
     delivers_across_accounts,
+    in_broker_account,
+    manages_lambda_permission,
+    manages_queue_policy,
+    role_arn_of,
 )
+from component_stacks.hooks import ComponentHooks, SharedQueueStatement
 from modules.consumers.delivery import DeliveryRoleConfig
 from modules.consumers.https import HttpsAuthSettings, HttpsConsumerConfig, HttpsConsumerTarget
 from modules.consumers.lambda_function import LambdaConsumerConfig, LambdaConsumerTarget
-from modules.consumers.pattern import consumer_event_pattern
+from modules.consumers.pattern import (
+    EVENTS_PRINCIPAL,
+    broker_deliveries_statement,
+    consumer_event_pattern,
+    policy_sid,
+    role_send_message_statement,
+    rule_arn,
+    send_message_statement,
+)
 from modules.consumers.route import ConsumerRoute, ConsumerRouteConfig, RouteSettings
 from modules.consumers.sqs import SqsConsumerConfig, SqsConsumerTarget
 
@@ -132,3 +150,88 @@ class ConsumerStack(TerraformStack):
             TerraformOutput(self, "delivery_role_arn", value=self.target.role.arn)
         TerraformOutput(self, "rule_arn", value=self.route.rule.arn)
         TerraformOutput(self, "dead_letter_queue_url", value=self.route.dead_letter_queue.url)
+
+
+#: what EventBridge cannot use, and what a customer managed key must allow it
+KMS_NOTE_SAME_ACCOUNT = (
+    f"The queue must not be encrypted with the AWS managed key alias/aws/sqs (EventBridge cannot use it); with a "
+    f"customer managed KMS key, the key policy must allow {EVENTS_PRINCIPAL} kms:GenerateDataKey and kms:Decrypt."
+)
+
+
+def _kms_note_cross_account(role_arn: str) -> str:
+    return (
+        "The broker cannot see how a queue of another account is encrypted. A queue on the AWS managed key "
+        "alias/aws/sqs cannot receive from another account: use SSE-SQS or a customer managed KMS key, whose key "
+        f"policy must allow {role_arn} kms:GenerateDataKey and kms:Decrypt."
+    )
+
+
+def _queue_policy_instructions(deployment: ConsumerDeployment, consumer: SqsConsumer, runtime: RuntimeConfig) -> str:
+    names = broker_names(runtime).consumer(deployment.subscription_id)
+    queue_arn = consumer.connection_string
+    if delivers_across_accounts(consumer, runtime):
+        role_arn = role_arn_of(runtime, names.delivery_role)
+        statement = role_send_message_statement(queue_arn, role_arn, policy_sid(names.rule))
+        kms = _kms_note_cross_account(role_arn)
+        sender = f"the event broker's delivery role {role_arn}"
+    else:
+        statement = send_message_statement(
+            queue_arn, rule_arn(runtime.event_bus_arn, names.rule), policy_sid(names.rule)
+        )
+        kms = KMS_NOTE_SAME_ACCOUNT
+        sender = "the event broker"
+    return (
+        f"Add this statement to the access policy of queue {queue_arn} so {sender} can "
+        f"deliver {deployment.event.detail_type} events of subscription {deployment.subscription_id}. "
+        f"{kms}\n{json.dumps(statement, indent=2, sort_keys=True)}"
+    )
+
+
+def _lambda_permission_instructions(
+    deployment: ConsumerDeployment, consumer: LambdaConsumer, runtime: RuntimeConfig
+) -> str:
+    names = broker_names(runtime).consumer(deployment.subscription_id)
+    role_arn = role_arn_of(runtime, names.delivery_role)
+    return (
+        f"Allow the event broker's delivery role {role_arn} to invoke function {consumer.connection_string} for "
+        f"subscription {deployment.subscription_id}:\n"
+        f"aws lambda add-permission --function-name {consumer.connection_string} --statement-id {names.rule} "
+        f"--action lambda:InvokeFunction --principal {role_arn}"
+    )
+
+
+def consumer_hooks(deployment: ConsumerDeployment, runtime: RuntimeConfig) -> ComponentHooks:
+    """The generator's steps around the consumer stack of ``deployment`` (pure: no AWS call)."""
+    deploying = deployment.action is DeploymentAction.DEPLOY
+    consumer = deployment.consumer
+    names = broker_names(runtime).consumer(deployment.subscription_id)
+    if isinstance(consumer, SqsConsumer) and manages_queue_policy(consumer, runtime):
+        # on destroy too: the generator removes the broker's statement once no subscription uses the queue
+        broker = broker_names(runtime)
+        statement = broker_deliveries_statement(
+            consumer.connection_string,
+            runtime.event_bus_arn,
+            broker.subscription_rule_prefix,
+            policy_sid(f"{broker.prefix}-deliveries"),
+        )
+        return ComponentHooks(
+            shared_queue_policy=SharedQueueStatement(
+                consumer.connection_string, statement, broker.subscription_rule_prefix
+            ),
+            check_queue_encryption=consumer.connection_string if deploying else None,
+        )
+    if not deploying:
+        return ComponentHooks()
+    if isinstance(consumer, HttpsConsumer) and consumer.auth is not None:
+        return ComponentHooks(connection_name=names.connection, auth=consumer.auth, rule_to_enable=names.rule)
+    if isinstance(consumer, SqsConsumer):
+        return ComponentHooks(
+            check_queue_encryption=(
+                consumer.connection_string if in_broker_account(consumer.connection_string, runtime) else None
+            ),
+            instructions=_queue_policy_instructions(deployment, consumer, runtime),
+        )
+    if isinstance(consumer, LambdaConsumer) and not manages_lambda_permission(consumer, runtime):
+        return ComponentHooks(instructions=_lambda_permission_instructions(deployment, consumer, runtime))
+    return ComponentHooks()

@@ -20,13 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from broker_contract.config import RuntimeConfig
-from broker_contract.models import (
-    ApiKeyAuth,
-    BasicAuth,
-    ConsumerDeployment,
-    OAuthClientCredentials,
-    ProducerDeployment,
-)
+from broker_contract.models import ConsumerDeployment, HttpsAuth, ProducerDeployment
 from component_stacks.hooks import ComponentHooks
 
 if TYPE_CHECKING:
@@ -35,12 +29,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 AnyDeployment = ProducerDeployment | ConsumerDeployment
-HttpsAuthReference = ApiKeyAuth | BasicAuth | OAuthClientCredentials
+#: the secret reference of an HTTPS consumer's auth (the contract's union)
+HttpsAuthReference = HttpsAuth
 
 #: ``build(app, deployment, runtime, endpoint_url) -> stack``: adds one component stack to ``app``
 StackBuild = Callable[["App", AnyDeployment, RuntimeConfig, "str | None"], "TerraformStack"]
-
-
 HooksFor = Callable[[AnyDeployment, RuntimeConfig], ComponentHooks]
 
 

@@ -1,4 +1,4 @@
-"""What every component stack shares: its AWS provider, its S3 state, and the names and account rules it uses.
+"""What every component stack shares: its AWS provider, its S3 state, its tags and the names it derives.
 
 ``producer`` and ``consumer`` import this module; it imports neither of them (``dispatch`` chooses between
 them), so the component stacks have no import circle.
@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 
 from cdktf import S3Backend, TerraformStack
 
-from broker_contract.arns import arn_account, arn_partition, arn_region
+from broker_contract.arns import arn_partition
 from broker_contract.config import RuntimeConfig
-from broker_contract.models import HttpsConsumer, LambdaConsumer, ProducerDeployment, SqsConsumer
 from broker_contract.names import BrokerNames
 from modules.shared.backend import StateLocation, use_remote_state
 from modules.shared.embedded import EmbeddedAws, point_backend_at, provider_endpoint_options
@@ -75,30 +74,3 @@ def component_boundary_arn(runtime: RuntimeConfig) -> str:
 def role_arn_of(runtime: RuntimeConfig, role_name: str) -> str:
     """ARN of a role of the broker's account (component roles have no path)."""
     return f"arn:{arn_partition(runtime.event_bus_arn)}:iam::{runtime.account_id}:role/{role_name}"
-
-
-def in_broker_account(arn: str, runtime: RuntimeConfig) -> bool:
-    """True when the resource of ``arn`` is in the broker's account and region."""
-    return arn_account(arn) == runtime.account_id and arn_region(arn) == runtime.region
-
-
-def manages_queue_policy(consumer: SqsConsumer, runtime: RuntimeConfig) -> bool:
-    """True when the generator adds the subscription's statement to the queue's policy: asked for, and ours to reach."""
-    return consumer.manage_queue_policy and in_broker_account(consumer.connection_string, runtime)
-
-
-def manages_lambda_permission(consumer: LambdaConsumer, runtime: RuntimeConfig) -> bool:
-    """True when the consumer stack can add the invoke permission: the function is in our account."""
-    return arn_account(consumer.connection_string) == runtime.account_id
-
-
-def delivers_across_accounts(consumer: LambdaConsumer | SqsConsumer | HttpsConsumer, runtime: RuntimeConfig) -> bool:
-    """True for a function or queue of another account: EventBridge reaches it through a delivery role."""
-    if isinstance(consumer, HttpsConsumer):
-        return False
-    return arn_account(consumer.connection_string) != runtime.account_id
-
-
-def producer_accounts(deployment: ProducerDeployment, runtime: RuntimeConfig) -> list[str]:
-    """Accounts whose principals may publish this event version: the broker's, then the file's, without repeats."""
-    return list(dict.fromkeys([runtime.account_id, *deployment.producer.allowed_accounts]))

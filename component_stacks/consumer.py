@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from cdktf import TerraformOutput, TerraformStack
 from constructs import Construct
 
+from broker_contract.arns import arn_account, arn_region
 from broker_contract.config import RuntimeConfig
 from broker_contract.models import ConsumerDeployment, DeploymentAction, HttpsConsumer, LambdaConsumer, SqsConsumer
 from component_stacks.base import (
@@ -19,10 +20,6 @@ from component_stacks.base import (
     broker_names,
     component_boundary_arn,
     configure_component_stack,
-    delivers_across_accounts,
-    in_broker_account,
-    manages_lambda_permission,
-    manages_queue_policy,
     role_arn_of,
 )
 from component_stacks.hooks import ComponentHooks, SharedQueueStatement
@@ -49,6 +46,28 @@ class ConsumerStackConfig:
     deployment: ConsumerDeployment
     runtime: RuntimeConfig
     options: StackOptions = field(default_factory=StackOptions)
+
+
+def in_broker_account(arn: str, runtime: RuntimeConfig) -> bool:
+    """True when the resource of ``arn`` is in the broker's account and region."""
+    return arn_account(arn) == runtime.account_id and arn_region(arn) == runtime.region
+
+
+def manages_queue_policy(consumer: SqsConsumer, runtime: RuntimeConfig) -> bool:
+    """True when the generator adds the subscription's statement to the queue's policy: asked for, and ours to reach."""
+    return consumer.manage_queue_policy and in_broker_account(consumer.connection_string, runtime)
+
+
+def manages_lambda_permission(consumer: LambdaConsumer, runtime: RuntimeConfig) -> bool:
+    """True when the consumer stack can add the invoke permission: the function is in our account."""
+    return arn_account(consumer.connection_string) == runtime.account_id
+
+
+def delivers_across_accounts(consumer: LambdaConsumer | SqsConsumer | HttpsConsumer, runtime: RuntimeConfig) -> bool:
+    """True for a function or queue of another account: EventBridge reaches it through a delivery role."""
+    if isinstance(consumer, HttpsConsumer):
+        return False
+    return arn_account(consumer.connection_string) != runtime.account_id
 
 
 def https_auth_settings(consumer: HttpsConsumer) -> HttpsAuthSettings:

@@ -15,7 +15,6 @@ from component_stacks.base import (
     broker_names,
     component_boundary_arn,
     configure_component_stack,
-    producer_accounts,
     role_arn_of,
 )
 from component_stacks.hooks import ComponentHooks
@@ -30,6 +29,11 @@ class ProducerStackConfig:
     deployment: ProducerDeployment
     runtime: RuntimeConfig
     options: StackOptions = field(default_factory=StackOptions)
+
+
+def producer_accounts(deployment: ProducerDeployment, runtime: RuntimeConfig) -> list[str]:
+    """Accounts whose principals may publish this event version: the broker's, then the file's, without repeats."""
+    return list(dict.fromkeys([runtime.account_id, *deployment.producer.allowed_accounts]))
 
 
 class ProducerStack(TerraformStack):

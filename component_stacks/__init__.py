@@ -5,7 +5,7 @@ operators). Modules, in the order they import each other (no circle: ``tests/uni
 
 - ``hooks``: ``ComponentHooks``, what the generator does around a component's apply; pure data, importable
   without cdktf.
-- ``base``: what every component stack shares: AWS provider, S3 state, names and account rules.
+- ``base``: what every component stack shares: AWS provider, S3 state, tags, derived names.
 - ``producer`` / ``consumer``: the two kinds of stack, and each one's hooks.
 - ``dispatch``: a deployment file to its producer or consumer stack and hooks; the generator's entry.
 

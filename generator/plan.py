@@ -26,7 +26,8 @@ from broker_contract.arns import delivery_problems
 from broker_contract.config import RuntimeConfig
 from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, ProducerDeployment
 from broker_contract.names import DEPLOYMENT_ID_PATTERN, artifact_key
-from generator.synth import AnyDeployment, ComponentHooks, HttpsAuthReference
+from component_stacks.hooks import ComponentHooks
+from generator.synth import AnyDeployment, HttpsAuthReference
 
 S = DeploymentStatus
 ERROR_MAX_CHARS = 2000

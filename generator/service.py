@@ -34,6 +34,7 @@ from broker_contract.deployment_store import (
 )
 from broker_contract.models import DeploymentStatus
 from broker_contract.records import DeploymentRecord, utc_now
+from component_stacks.hooks import ComponentHooks
 from generator.files import DeploymentFileMissing
 from generator.plan import (
     LEASE_GRACE_SECONDS,
@@ -63,7 +64,7 @@ from generator.plan import (
     plan_file,
 )
 from generator.runner import StateLocked
-from generator.synth import AnyDeployment, ComponentHooks, HttpsAuthReference, SynthesizedStack
+from generator.synth import AnyDeployment, HttpsAuthReference, SynthesizedStack
 
 logger = logging.getLogger(__name__)
 

@@ -22,10 +22,11 @@ from broker_contract.dynamodb_store import DynamoDBDeploymentStore
 from broker_contract.models import ConsumerDeployment, ProducerDeployment
 from broker_contract.names import BrokerNames, deployment_file_key
 from broker_contract.records import DeploymentRecord
+from component_stacks.hooks import ComponentHooks
 from generator.files import DeploymentFiles
 from generator.runner import TerraformRunner
 from generator.service import GeneratorService
-from generator.synth import CdktfSynthesizer, ComponentHooks
+from generator.synth import CdktfSynthesizer
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"

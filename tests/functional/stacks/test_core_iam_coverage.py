@@ -32,7 +32,7 @@ from broker_contract.config import RuntimeConfig
 from broker_contract.examples import examples
 from broker_contract.models import ConsumerDeployment, LambdaConsumer, ProducerDeployment, SqsConsumer
 from broker_contract.names import BrokerNames
-from cdktf_stacks.components import build_component_stack
+from component_stacks.dispatch import build_component_stack
 from modules.core.policies import (
     CoreArns,
     component_boundary_statements,

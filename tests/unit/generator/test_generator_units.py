@@ -1,4 +1,4 @@
-"""Pure pieces of the generator: notifications, validation messages, secret mapping, hooks, image pins."""
+"""Pure pieces of the generator: notifications, validation messages, secret mapping, image pins."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from generator.handler import FileNotification, MalformedMessage, handle_batch, 
 from generator.plan import InvalidDeploymentFile, parse_deployment_file
 from generator.service import Outcome, ProcessResult, outputs_as_strings
 from generator.settings import placeholder_runtime, runtime_or_placeholder
-from generator.synth import ComponentHooks, hooks_from_hints
 
 REPO = Path(__file__).resolve().parents[3]
 SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:hook-AbCdEf"
@@ -182,18 +181,6 @@ def test_basic_and_oauth_secrets() -> None:
 def test_bad_secrets_are_explained(auth: Any, secret: str, reason: str) -> None:
     with pytest.raises(SecretFormatError, match=re.escape(reason)):
         connection_auth_parameters(auth, secret)
-
-
-def test_hooks_from_component_hints() -> None:
-    @dataclass
-    class Hints:
-        redeploy_api_stage: bool = True
-        parent_resource_path: str | None = "/order-created"
-        instructions: str | None = "do this"
-
-    assert hooks_from_hints(Hints()) == ComponentHooks(
-        parent_resource_path="/order-created", redeploy_api_stage=True, instructions="do this"
-    )
 
 
 def test_placeholder_runtime_uses_the_environment_names() -> None:

@@ -23,6 +23,7 @@ from broker_contract.deployment_store import (
     status_change,
 )
 from broker_contract.dynamo_items import deserialize, serialize
+from broker_contract.lazy_client import LazyClient
 from broker_contract.models import ALLOWED_FROM, DeploymentStatus
 from broker_contract.records import DeploymentRecord, utc_now
 
@@ -33,7 +34,7 @@ def _conditional_failure(error: ClientError) -> bool:
     return bool(error.response.get("Error", {}).get("Code") == _CONDITION_FAILED)
 
 
-class DynamoDBDeploymentStore:
+class DynamoDBDeploymentStore(LazyClient):
     """``broker_contract.deployment_store.DeploymentStore`` on the catalog table (a low-level DynamoDB client).
 
     ``client_factory`` builds the client on first use; ``clock`` is now in UTC (leases, ``updated_at``).
@@ -42,17 +43,9 @@ class DynamoDBDeploymentStore:
     def __init__(
         self, table_name: str, client_factory: Callable[[], Any], *, clock: Callable[[], datetime] = utc_now
     ) -> None:
+        super().__init__(client_factory)
         self.table_name = table_name
         self.clock = clock
-        self._client_factory = client_factory
-        self._client: Any = None
-
-    @property
-    def client(self) -> Any:
-        """The DynamoDB client, built on first use."""
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
 
     def _get(self, key: dict[str, str], *attributes: str) -> dict[str, Any] | None:
         kwargs: dict[str, Any] = {"TableName": self.table_name, "Key": serialize(key), "ConsistentRead": True}
@@ -204,7 +197,7 @@ class DynamoDBDeploymentStore:
             raise TransitionRefused(deployment_id, status)
 
 
-class QueuePolicyLocks:
+class QueuePolicyLocks(LazyClient):
     """The generator's locks on target queues' policies: items of the catalog with an owner and an expiry.
 
     SQS has no conditional write, so a read-modify-write of a queue's policy is serialized by this item;
@@ -212,13 +205,13 @@ class QueuePolicyLocks:
     """
 
     def __init__(self, table_name: str, client_factory: Callable[[], Any]) -> None:
+        super().__init__(client_factory)
         self.table_name = table_name
-        self._client_factory = client_factory
 
     def try_acquire(self, queue_arn: str, owner: str, now: float, seconds: int) -> bool:
         """Take the lock of ``queue_arn`` until ``now + seconds``; False while another owner holds it."""
         try:
-            self._client_factory().put_item(
+            self.client.put_item(
                 TableName=self.table_name,
                 Item=serialize({**queue_policy_lock_key(queue_arn), "owner": owner, "expires_at": int(now + seconds)}),
                 ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
@@ -233,7 +226,7 @@ class QueuePolicyLocks:
     def release(self, queue_arn: str, owner: str) -> None:
         """Remove the lock if ``owner`` still holds it (after a takeover it is no longer ours to remove)."""
         try:
-            self._client_factory().delete_item(
+            self.client.delete_item(
                 TableName=self.table_name,
                 Key=serialize(queue_policy_lock_key(queue_arn)),
                 ConditionExpression="#owner = :owner",

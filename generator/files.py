@@ -6,8 +6,7 @@ The only place of the generator that reads S3 error codes: a file that is gone i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from broker_contract.lazy_client import LazyClient
 
 #: the codes S3 answers for an object that does not exist (``GetObject`` and ``HeadObject``)
 _MISSING_CODES = ("NoSuchKey", "404", "NotFound")
@@ -17,19 +16,8 @@ class DeploymentFileMissing(LookupError):
     """The deployment file named by a notification no longer exists."""
 
 
-class DeploymentFiles:
+class DeploymentFiles(LazyClient):
     """Reads deployment files and writes artifacts through a boto3 S3 client built on first use."""
-
-    def __init__(self, client_factory: Callable[[], Any]) -> None:
-        self._client_factory = client_factory
-        self._client: Any = None
-
-    @property
-    def client(self) -> Any:
-        """The S3 client, built on first use."""
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
 
     def read(self, bucket: str, key: str) -> bytes:
         """The file's bytes; :class:`DeploymentFileMissing` when it is gone."""

@@ -17,8 +17,8 @@ from botocore.exceptions import ClientError
 
 from broker_contract.catalog import BY_LISTING, PARTITION_KEY, SORT_KEY, Index
 from broker_contract.dynamo_items import deserialize, serialize
+from broker_contract.lazy_client import LazyClient
 from chalicelib.aws.conflicts import CatalogConflict, DuplicateSubscription, EventExists, LostUpdate, VersionMissing
-from chalicelib.aws.lazy import LazyClient
 from chalicelib.records import (
     INTENTS_PARTITION,
     EventRecord,

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.aws.lazy import LazyClient
+from broker_contract.lazy_client import LazyClient
 
 #: ReceiveMessage returns at most this many messages per call (SQS limit)
 RECEIVE_LIMIT = 10

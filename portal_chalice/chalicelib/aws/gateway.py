@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from chalicelib.aws.lazy import LazyClient
+from broker_contract.lazy_client import LazyClient
 
 
 class ApiKeyMissing(LookupError):

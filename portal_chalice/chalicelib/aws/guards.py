@@ -21,9 +21,9 @@ from typing import Any
 
 from broker_contract.catalog import PARTITION_KEY, SORT_KEY
 from broker_contract.dynamo_items import deserialize, serialize
+from broker_contract.lazy_client import LazyClient
 from chalicelib.aws.catalog import CatalogRepository, Write
 from chalicelib.aws.conflicts import ApplicationTaken, QuotaExceeded
-from chalicelib.aws.lazy import LazyClient
 
 
 def counter_key(name: str) -> dict[str, str]:

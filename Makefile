@@ -45,9 +45,10 @@ synth: install
 contract: install
 	$(BIN)/python -m broker_contract --write
 
-# Build the portal's deployable bundle (vendors broker_contract, runs `chalice package`): make package-portal STAGE=dev
+# Build the portal's deployable bundle into build/portal-<stage>/ (a stage filled by `python -m cdktf_stacks.outputs`;
+# vendors broker_contract into build/portal-<stage>.project/, region from config/<env>.json): make package-portal STAGE=dev
 package-portal: install
-	portal_chalice/package.sh $(or $(STAGE),dev)
+	$(BIN)/python portal_chalice/package_portal.py $(or $(STAGE),dev)
 
 # Schemathesis (all checks, stateful phase, >= 1,000 cases) against the portal on loopback over moto_server.
 fuzz: install

@@ -43,14 +43,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "portal_chalice")]
-os.environ.setdefault("BROKER_PORTAL_AUTH", "token")
+from chalicelib.settings import AuthMode, PortalVariable  # noqa: E402 - needs the path above
+
+os.environ.setdefault(PortalVariable.AUTH, AuthMode.TOKEN)
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 
 import boto3  # noqa: E402
 from app import app  # noqa: E402
 from chalice.test import Client  # noqa: E402
 from chalicelib import container  # noqa: E402
-from chalicelib.aws.catalog import CatalogRepository, serialize  # noqa: E402
+from chalicelib.aws.catalog import CatalogRepository  # noqa: E402
 from chalicelib.aws.registry import LocalSchemaRegistry  # noqa: E402
 from chalicelib.aws.storage import ObjectStorage  # noqa: E402
 from chalicelib.records import EventRecord  # noqa: E402
@@ -59,6 +61,7 @@ from chalicelib.settings import PortalSettings, RegistryMode  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from broker_contract.catalog import BY_LISTING, PARTITION_KEY, SORT_KEY, Index  # noqa: E402
+from broker_contract.dynamo_items import serialize  # noqa: E402
 from tests.support.portal_wiring import create_buckets, create_catalog_table, runtime_config  # noqa: E402
 
 TOKEN_HEADERS = {"Authorization": "Bearer bench-token"}

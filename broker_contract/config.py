@@ -22,6 +22,8 @@ from broker_contract.teams import TeamDirectory, TeamPolicy
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 ENV_PREFIX = "BROKER_"
+#: the endpoint every AWS client of the portal and the generator uses instead of AWS's (local mode's moto_server)
+ENDPOINT_URL_VARIABLE = f"{ENV_PREFIX}AWS_ENDPOINT_URL"
 
 
 def _quota(default: int, what: str, *, adjustable: bool = True) -> Any:
@@ -154,11 +156,17 @@ class RuntimeConfig(BaseModel):
         return list(cls.model_fields)
 
     @classmethod
+    def variables(cls) -> dict[str, str]:
+        """``{field: "BROKER_<FIELD>"}``: the environment variable that carries each field."""
+        return {name: f"{ENV_PREFIX}{name.upper()}" for name in cls.model_fields}
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
         """Read every field from its ``BROKER_<FIELD>`` environment variable."""
         env = os.environ if environ is None else environ
-        values = {name: env.get(f"{ENV_PREFIX}{name.upper()}") for name in cls.model_fields}
-        missing = sorted(f"{ENV_PREFIX}{name.upper()}" for name, value in values.items() if value is None)
+        variables = cls.variables()
+        values = {name: env.get(variable) for name, variable in variables.items()}
+        missing = sorted(variables[name] for name, value in values.items() if value is None)
         if missing:
             raise RuntimeError(f"missing configuration: {', '.join(missing)}")
         return cls.model_validate(values)
@@ -208,4 +216,5 @@ class RuntimeConfig(BaseModel):
 
     def to_env(self) -> dict[str, str]:
         """The ``BROKER_*`` environment variables carrying this configuration."""
-        return {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in self.model_dump().items()}
+        variables = self.variables()
+        return {variables[name]: str(value) for name, value in self.model_dump().items()}

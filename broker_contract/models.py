@@ -111,6 +111,20 @@ _FINAL_STATUSES = {
     DeploymentStatus.SUPERSEDED,
 }
 
+_S = DeploymentStatus
+#: the statuses a deployment may be in before each transition (``broker_contract.deployment_store`` enforces it
+#: with a conditional write): ``deployed``, ``destroyed`` and ``superseded`` are never left; a status outside the
+#: set means another run got there first
+ALLOWED_FROM: dict[DeploymentStatus, frozenset[DeploymentStatus]] = {
+    _S.SYNTHESIZED: frozenset({_S.PENDING, _S.FAILED, _S.SYNTHESIZED, _S.APPLYING, _S.DESTROYING}),
+    _S.APPLYING: frozenset({_S.SYNTHESIZED}),
+    _S.DESTROYING: frozenset({_S.SYNTHESIZED}),
+    _S.DEPLOYED: frozenset({_S.APPLYING}),
+    _S.DESTROYED: frozenset({_S.DESTROYING}),
+    _S.FAILED: frozenset({_S.PENDING, _S.FAILED, _S.SYNTHESIZED, _S.APPLYING, _S.DESTROYING}),
+    _S.SUPERSEDED: frozenset({_S.PENDING, _S.FAILED, _S.SYNTHESIZED, _S.APPLYING, _S.DESTROYING}),
+}
+
 
 class EventAttributes(StrictModel):
     """Routing attributes every event carries in its envelope."""

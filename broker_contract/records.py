@@ -1,8 +1,10 @@
 """The deployment record: how portal and generator share one deployment's life in the catalog.
 
-The portal creates the record (status ``pending``) in the same transaction that reserves the
-component's next sequence; the generator moves it through ``synthesized``, ``applying`` ...
-and writes the error, the artifact key and any instructions for the owner.
+The portal creates the record (status ``pending``) after reserving the component's next sequence;
+the generator creates it too when a file arrives without one, then moves it through ``synthesized``,
+``applying`` ... and writes the error, the artifact key and any instructions for the owner. Both do
+so through ``broker_contract.deployment_store``, the record's one owner; this module only says what
+a record holds and how it is laid out as an item.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from broker_contract.catalog import component_deployments_index_key, deployment_key
-from broker_contract.models import DeploymentAction, DeploymentStatus
+from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, ProducerDeployment
 
 
 def utc_now() -> datetime:
@@ -58,6 +60,73 @@ class DeploymentRecord(BaseModel):
     instructions: str | None = Field(default=None, description="what the owner must do for events to arrive")
     outputs: dict[str, str] = Field(default_factory=dict, description="e.g. the producer's queue URL or endpoint")
     history: list[StatusChange] = Field(default_factory=list)
+
+    @classmethod
+    def pending(
+        cls,
+        *,
+        deployment_id: str,
+        kind: Literal["producer", "consumer"],
+        component_id: str,
+        action: DeploymentAction,
+        sequence: int,
+        requested_by: str,
+        requested_at: datetime,
+        file_bucket: str,
+        file_key: str,
+        event_type: str,
+        version: int,
+        at: datetime,
+        subscription_id: str | None = None,
+        event_owner: str | None = None,
+        detail: str | None = None,
+    ) -> DeploymentRecord:
+        """A new record, status ``pending`` since ``at`` (the one place a record is made)."""
+        return cls(
+            deployment_id=deployment_id,
+            kind=kind,
+            component_id=component_id,
+            action=action,
+            sequence=sequence,
+            status=DeploymentStatus.PENDING,
+            requested_by=requested_by,
+            requested_at=requested_at,
+            updated_at=at,
+            file_bucket=file_bucket,
+            file_key=file_key,
+            event_type=event_type,
+            version=version,
+            subscription_id=subscription_id,
+            event_owner=event_owner,
+            history=[StatusChange(status=DeploymentStatus.PENDING, at=at, detail=detail)],
+        )
+
+    @classmethod
+    def for_file(
+        cls,
+        deployment: ProducerDeployment | ConsumerDeployment,
+        file_bucket: str,
+        file_key: str,
+        at: datetime,
+        detail: str | None = None,
+    ) -> DeploymentRecord:
+        """The pending record of a deployment file found at ``s3://file_bucket/file_key``."""
+        return cls.pending(
+            deployment_id=deployment.deployment_id,
+            kind=deployment.kind,
+            component_id=deployment.component_id,
+            action=deployment.action,
+            sequence=deployment.sequence,
+            requested_by=deployment.requested_by,
+            requested_at=deployment.requested_at,
+            file_bucket=file_bucket,
+            file_key=file_key,
+            event_type=deployment.event.event_type,
+            version=deployment.event.version,
+            subscription_id=deployment.subscription_id if isinstance(deployment, ConsumerDeployment) else None,
+            at=at,
+            detail=detail,
+        )
 
     def to_item(self) -> dict[str, Any]:
         """The DynamoDB item (document form, for the boto3 resource/Table API)."""

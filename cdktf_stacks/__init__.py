@@ -1,4 +1,7 @@
-"""The broker's cdktf stacks: bootstrap (state), broker (core), producer and consumer.
+"""The broker's core stacks, applied once per environment by operators: bootstrap (state) and broker (core).
+
+``python -m cdktf_stacks`` is ``cdktf.json``'s app. The producer and consumer stacks the generator applies
+per deployment file are the runtime library ``component_stacks``.
 
 ``modules`` is imported first so the AWS provider loads per resource (see ``modules._provider``).
 """

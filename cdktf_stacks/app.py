@@ -9,7 +9,7 @@ from cdktf import App
 from broker_contract.config import EnvironmentConfig
 from cdktf_stacks.bootstrap import BootstrapConfig, BootstrapStack
 from cdktf_stacks.broker import BrokerConfig, BrokerStack
-from cdktf_stacks.embedded import EmbeddedAws
+from modules.shared.embedded import EmbeddedAws
 
 BOOTSTRAP_STACK = "bootstrap"
 BROKER_STACK = "broker"

@@ -1,12 +1,12 @@
 """The bootstrap stack: where every other stack keeps its Terraform state.
 
 It is applied first, with local state (it cannot keep its state in the bucket it creates). It
-creates the state bucket (Terraform locks with lock files in it: ``cdktf_stacks.backend``) and the
+creates the state bucket (Terraform locks with lock files in it: ``modules.shared.backend``) and the
 bucket receiving every broker bucket's S3 server access logs (created here so it exists before any
 bucket that logs into it).
 
 Encryption choice: the state bucket uses SSE-S3 (AES256), not a customer managed key. Every stack's
-S3 backend is configured with ``encrypt = true`` and no ``kms_key_id`` (``cdktf_stacks.backend``),
+S3 backend is configured with ``encrypt = true`` and no ``kms_key_id`` (``modules.shared.backend``),
 and with that setting Terraform sends ``x-amz-server-side-encryption: AES256`` on every state write,
 overriding any KMS default of the bucket. A CMK default would therefore protect nothing Terraform
 writes while suggesting it does. Access to state is controlled by IAM (only the generator role and
@@ -24,9 +24,9 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 
 from broker_contract.config import EnvironmentConfig
-from cdktf_stacks.embedded import EmbeddedAws, provider_endpoint_options
 from modules.shared.bucket import SecureBucket, SecureBucketConfig
 from modules.shared.checkov import skip_check
+from modules.shared.embedded import EmbeddedAws, provider_endpoint_options
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class BootstrapConfig:
     access_log_retention_days: int = 365
     state_noncurrent_version_days: int = 90
     state_directory: Path = field(default_factory=Path.cwd)
-    #: the local variant (``cdktf_stacks.embedded``): applied to moto_server instead of an AWS account
+    #: the local variant (``modules.shared.embedded``): applied to moto_server instead of an AWS account
     embedded: EmbeddedAws | None = None
 
     @property

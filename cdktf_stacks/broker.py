@@ -68,9 +68,7 @@ from constructs import Construct
 
 from broker_contract import catalog
 from broker_contract.config import ENV_PREFIX, EnvironmentConfig, RuntimeConfig
-from cdktf_stacks.backend import StateLocation, use_remote_state
 from cdktf_stacks.bootstrap import aws_provider
-from cdktf_stacks.embedded import EmbeddedAws, point_backend_at
 from modules.core.policies import (
     CoreArns,
     apigateway_events_statements,
@@ -79,8 +77,10 @@ from modules.core.policies import (
     portal_statements,
 )
 from modules.core.producer_api import ProducerApi, ProducerApiConfig
+from modules.shared.backend import StateLocation, use_remote_state
 from modules.shared.bucket import SecureBucket, SecureBucketConfig
 from modules.shared.checkov import skip_check
+from modules.shared.embedded import EmbeddedAws, point_backend_at
 from modules.shared.iam import ServiceRoleConfig, Statement, assume_role_policy, policy_document, service_role
 from modules.shared.queue import QueueWithDlq, QueueWithDlqConfig
 
@@ -88,6 +88,24 @@ from modules.shared.queue import QueueWithDlq, QueueWithDlqConfig
 DEPLOYMENT_FILE_EVENTS = ["s3:ObjectCreated:*"]
 DEPLOYMENT_FILE_SUFFIX = ".json"
 APIGATEWAY_CLOUDWATCH_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+#: construct -> why the local variant of the broker stack (applied to moto_server) leaves it out; outputs that
+#: named them keep their derived names, so the run-time configuration stays complete
+LEFT_OUT_LOCALLY: dict[str, str] = {
+    "schema_registry": (
+        "moto has no EventBridge Schemas service; the portal keeps every schema version in its S3 backup "
+        "(BROKER_SCHEMA_REGISTRY_MODE=local)"
+    ),
+    "generator_function": (
+        "the generator runs as a local worker process (python -m generator worker): moto cannot run a "
+        "container-image Lambda, and its SQS event source mapping would take the worker's messages"
+    ),
+}
+
+
+def leaves_out(embedded: EmbeddedAws | None, construct: str) -> bool:
+    """True when the local variant (``embedded`` set) leaves ``construct`` (a key of ``LEFT_OUT_LOCALLY``) out."""
+    return embedded is not None and construct in LEFT_OUT_LOCALLY
 
 
 def broker_state_key(environment: str) -> str:
@@ -118,7 +136,7 @@ class BrokerConfig:
     generator_reserved_concurrency: int = 10
     generator_batch_size: int = 1
     generator_max_receive_count: int = 3
-    #: the local variant (``cdktf_stacks.embedded``): applied to moto_server instead of an AWS account
+    #: the local variant (``modules.shared.embedded``): applied to moto_server instead of an AWS account
     embedded: EmbeddedAws | None = None
 
     def __post_init__(self) -> None:
@@ -223,7 +241,7 @@ class BrokerStack(TerraformStack):
             ),
         )
         self.schema_registry: SchemasRegistry | None = None
-        if embedded is None or not embedded.leaves_out("schema_registry"):
+        if not leaves_out(embedded, "schema_registry"):
             self.schema_registry = SchemasRegistry(
                 self,
                 "schema-registry",
@@ -520,7 +538,7 @@ class BrokerStack(TerraformStack):
             raise RuntimeError(f"runtime values out of step with RuntimeConfig: {sorted(missing)}")
 
         self.generator_function: LambdaFunction | None = None
-        if embedded is not None and embedded.leaves_out("generator_function"):
+        if leaves_out(embedded, "generator_function"):
             self._outputs()
             return
         self.generator_function = LambdaFunction(

@@ -2,10 +2,15 @@
 
 ``python -m cdktf_stacks.outputs --outputs-file outputs.json --stage dev`` reads the JSON written by
 ``cdktf deploy broker --outputs-file outputs.json`` (or ``terraform output -json``), then writes the
-stage's ``environment_variables`` (every ``BROKER_*`` variable of ``RuntimeConfig``), its
-``iam_role_arn`` (the portal role) and ``"manage_iam_role": false`` into
-``portal_chalice/.chalice/config.json``, keeping every other key of that file. It prints the
-generator's environment as ``NAME=value`` lines.
+stage the portal makes of them (``chalicelib.settings.PortalStage``: its ``environment_variables``,
+``iam_role_arn`` and ``"manage_iam_role": false``) into the portal's Chalice config
+(``chalicelib.settings.CHALICE_CONFIG``), keeping every other key of that file. It prints the
+generator's environment as ``NAME=value`` lines. The portal owns the stage's shape; this module only
+reads the outputs file and merges JSON.
+
+``chalicelib`` is the portal's top-level package wherever the portal runs (the Lambda bundle's root,
+Chalice's project directory); the project installs it under the same name (``pyproject.toml``), so the
+deploy glue imports the portal's own module instead of restating its variable names.
 """
 
 from __future__ import annotations
@@ -17,14 +22,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from chalicelib.settings import CHALICE_CONFIG, PortalStage, StageError
 
 from broker_contract.config import RuntimeConfig
 from cdktf_stacks.app import BROKER_STACK
-
-DEFAULT_CHALICE_CONFIG = Path(__file__).resolve().parent.parent / "portal_chalice" / ".chalice" / "config.json"
-PORTAL_ROLE_OUTPUT = "portal_role_arn"
-USER_POOL_OUTPUT = "portal_user_pool_arn"
 
 
 class OutputsError(ValueError):
@@ -46,21 +47,11 @@ def stack_outputs(document: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def chalice_stage_settings(outputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings of one Chalice stage taken from the broker outputs."""
+    """The settings of one Chalice stage taken from the broker outputs (the portal says what they are)."""
     try:
-        runtime = RuntimeConfig.from_outputs(outputs)
-    except ValidationError as error:
-        missing = sorted(".".join(str(part) for part in problem["loc"]) for problem in error.errors())
-        raise OutputsError(f"broker outputs lack or mistype: {', '.join(missing)}") from error
-    role_arn = outputs.get(PORTAL_ROLE_OUTPUT)
-    if not isinstance(role_arn, str) or not role_arn.startswith("arn:"):
-        raise OutputsError(f"broker output {PORTAL_ROLE_OUTPUT!r} must be the portal role's ARN, got {role_arn!r}")
-    variables = runtime.to_env()
-    user_pool_arn = outputs.get(USER_POOL_OUTPUT)
-    if isinstance(user_pool_arn, str) and user_pool_arn.startswith("arn:"):
-        # the broker stack's user pool authenticates the portal's users; their team is a claim of the pool
-        variables |= {"BROKER_PORTAL_AUTH": "cognito", "BROKER_PORTAL_USER_POOL_ARN": user_pool_arn}
-    return {"environment_variables": variables, "iam_role_arn": role_arn, "manage_iam_role": False}
+        return PortalStage.from_outputs(outputs).chalice_stage()
+    except StageError as error:
+        raise OutputsError(str(error)) from error
 
 
 def merge_stage(config: Mapping[str, Any], stage: str, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cdktf_stacks.outputs", description=__doc__.splitlines()[0])
     parser.add_argument("--outputs-file", type=Path, required=True, help="cdktf/terraform outputs JSON")
     parser.add_argument("--stage", default="dev", help="Chalice stage to configure (default: dev)")
-    parser.add_argument("--chalice-config", type=Path, default=DEFAULT_CHALICE_CONFIG, help="Chalice config.json")
+    parser.add_argument("--chalice-config", type=Path, default=CHALICE_CONFIG, help="Chalice config.json")
     args = parser.parse_args(argv)
     try:
         outputs = stack_outputs(json.loads(args.outputs_file.read_text()))

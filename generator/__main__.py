@@ -1,8 +1,10 @@
 """Command line of the generator.
 
 ``python -m generator synth <deployment.json> --out <dir>`` synthesizes one deployment file offline
-and prints the path of the written ``cdk.tf.json``. ``python -m generator worker --queue-url URL``
-long-polls the generator queue and runs the Lambda's logic (local mode, ``make demo``).
+and prints the path of the written ``cdk.tf.json``. ``python -m generator plan <deployment.json>``
+prints what the generator would do with the file, step by step, without doing any of it.
+``python -m generator worker --queue-url URL`` long-polls the generator queue and runs the Lambda's
+logic (local mode, ``make demo``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,24 @@ def _parser() -> argparse.ArgumentParser:
         help="environment for the placeholder configuration (default: the file's environment); must match the file",
     )
     synth.add_argument("--endpoint-url", default=None, help="point provider and backend at this endpoint")
+    plan = commands.add_parser(
+        "plan",
+        help="print what the generator would do with one deployment file, without doing it (no AWS, no terraform)",
+        description=(
+            "Print the plan the generator executes for one deployment file: record, claim, lease, synthesis, upload, "
+            "terraform and the AWS calls around it, status changes. Nothing is executed. The run-time configuration "
+            "is the one of 'synth' (BROKER_* variables, else config/<environment>.json with placeholder ids)."
+        ),
+    )
+    plan.add_argument("deployment", type=Path, help="deployment file (JSON)")
+    plan.add_argument(
+        "--environment", default=None, help="environment of the placeholder configuration (default: the file's)"
+    )
+    plan.add_argument(
+        "--terraform",
+        default="auto",
+        help="'auto': plan with terraform if one is on the PATH; 'off': plan a generator without terraform; or a path",
+    )
     prepare = commands.add_parser(
         "prepare",
         help="build the lazy AWS provider package and warm the jsii caches (container image build)",
@@ -93,10 +113,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def synth_command(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError  # noqa: PLC0415
-
-    from generator.service import InvalidDeploymentFile, parse_deployment_file  # noqa: PLC0415
-    from generator.settings import runtime_or_placeholder  # noqa: PLC0415
+    from generator.plan import InvalidDeploymentFile, parse_deployment_file  # noqa: PLC0415
 
     try:
         body = args.deployment.read_bytes()
@@ -106,17 +123,7 @@ def synth_command(args: argparse.Namespace) -> int:
         deployment = parse_deployment_file(body)
     except InvalidDeploymentFile as error:
         raise UsageError(f"{args.deployment}: {error.reason}") from error
-    environment = args.environment or deployment.environment
-    try:
-        runtime, from_env = runtime_or_placeholder(environment)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
-        raise UsageError(
-            f"configuration of environment {environment!r} (config/{environment}.json or BROKER_* variables): "
-            f"{problems}"
-        ) from error
-    except ValueError as error:
-        raise UsageError(f"configuration: {str(error).splitlines()[0]}") from error
+    runtime, from_env = _runtime(args.environment or deployment.environment)
     if runtime.environment != deployment.environment:
         source = "the BROKER_* variables" if from_env else "--environment"
         raise UsageError(
@@ -131,6 +138,60 @@ def synth_command(args: argparse.Namespace) -> int:
         # e.g. a subscription whose target EventBridge cannot reach: the file is valid, the stack is impossible
         raise UsageError(f"{args.deployment}: {error}") from error
     print(stack.file)
+    return 0
+
+
+def _runtime(environment: str) -> tuple[RuntimeConfig, bool]:
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from generator.settings import runtime_or_placeholder  # noqa: PLC0415
+
+    try:
+        return runtime_or_placeholder(environment)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
+        raise UsageError(
+            f"configuration of environment {environment!r} (config/{environment}.json or BROKER_* variables): "
+            f"{problems}"
+        ) from error
+    except ValueError as error:
+        raise UsageError(f"configuration: {str(error).splitlines()[0]}") from error
+
+
+def plan_command(args: argparse.Namespace) -> int:
+    """Print the plan of one deployment file (the display-only executor): no AWS call, no terraform."""
+    from broker_contract.names import deployment_file_key  # noqa: PLC0415
+    from generator.plan import (  # noqa: PLC0415
+        FileLocation,
+        InvalidDeploymentFile,
+        parse_deployment_file,
+        plan_file,
+        render,
+    )
+    from generator.runner import find_terraform  # noqa: PLC0415
+    from generator.synth import CdktfSynthesizer  # noqa: PLC0415
+
+    try:
+        body = args.deployment.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {args.deployment}: {error.strerror}") from error
+    if args.terraform not in ("auto", "off") and not Path(args.terraform).is_file():
+        raise UsageError(f"--terraform: no file {args.terraform}")
+    try:
+        deployment = parse_deployment_file(body)
+    except InvalidDeploymentFile:
+        deployment = None  # the plan says how the generator rejects it
+    runtime, _ = _runtime(args.environment or (deployment.environment if deployment else "dev"))
+    if deployment is None:
+        location = FileLocation("", str(args.deployment))
+    else:
+        # where the portal writes this file: the record the generator would create points there
+        bucket = runtime.producer_bucket_name if deployment.kind == "producer" else runtime.consumer_bucket_name
+        location = FileLocation(
+            bucket, deployment_file_key(deployment.component_id, deployment.sequence, deployment.deployment_id)
+        )
+    terraform = args.terraform != "off" and (args.terraform != "auto" or find_terraform() is not None)
+    print(render(plan_file(body, location, runtime, CdktfSynthesizer().hooks, terraform=terraform)))
     return 0
 
 
@@ -263,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
             return synth_command(args)
         if args.command == "prepare":
             return prepare_command(args)
+        if args.command == "plan":
+            return plan_command(args)
         return worker_command(args)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -14,7 +14,8 @@
   on the AWS managed key ``alias/aws/sqs``, nor with a customer managed key that does not grant it;
 - a target queue's policy may hold other statements and is shared by every subscription on the queue,
   so it is changed by a read-modify-write of the broker's one statement, under a lock (an item in the
-  Terraform lock table: SQS has no conditional write), never replaced as a whole.
+  catalog, ``broker_contract.dynamodb_store.QueuePolicyLocks``: SQS has no conditional write), never
+  replaced as a whole.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from broker_contract.arns import arn_account
-from broker_contract.catalog import queue_policy_lock_key
+from broker_contract.dynamodb_store import QueuePolicyLocks
 from broker_contract.models import ApiKeyAuth, BasicAuth, HttpsAuth
 
 logger = logging.getLogger(__name__)
@@ -329,42 +330,21 @@ class AwsPostApplyActions:
 
     @contextmanager
     def _queue_lock(self, catalog_table: str, queue_arn: str) -> Iterator[None]:
-        """Hold the lock of one queue's policy: an item of the catalog, taken over when older than its lease."""
-        dynamodb = self._client("dynamodb")
-        key = {name: {"S": value} for name, value in queue_policy_lock_key(queue_arn).items()}
+        """Hold the lock of one queue's policy (``QueuePolicyLocks``), waiting up to its wait time."""
+        locks = QueuePolicyLocks(catalog_table, lambda: self._client("dynamodb"))
         owner = uuid.uuid4().hex
         deadline = self._clock() + QUEUE_LOCK_WAIT_SECONDS
         while True:
             now = self._clock()
-            try:
-                dynamodb.put_item(
-                    TableName=catalog_table,
-                    Item={**key, "owner": {"S": owner}, "expires_at": {"N": str(int(now + QUEUE_LOCK_SECONDS))}},
-                    ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-                    ExpressionAttributeValues={":now": {"N": str(int(now))}},
-                )
+            if locks.try_acquire(queue_arn, owner, now, QUEUE_LOCK_SECONDS):
                 break
-            except ClientError as error:
-                if _error_code(error) != "ConditionalCheckFailedException":
-                    raise
-                if now >= deadline:
-                    raise QueuePolicyBusy(f"the policy of queue {queue_arn} stayed locked by another run") from error
-                self._sleep(1.0)
+            if now >= deadline:
+                raise QueuePolicyBusy(f"the policy of queue {queue_arn} stayed locked by another run")
+            self._sleep(1.0)
         try:
             yield
         finally:
-            try:
-                dynamodb.delete_item(
-                    TableName=catalog_table,
-                    Key=key,
-                    ConditionExpression="#owner = :owner",
-                    ExpressionAttributeNames={"#owner": "owner"},
-                    ExpressionAttributeValues={":owner": {"S": owner}},
-                )
-            except ClientError as error:
-                # taken over after our lease ran out: the lock is no longer ours to remove
-                if _error_code(error) != "ConditionalCheckFailedException":
-                    raise
+            locks.release(queue_arn, owner)
 
     def _broker_rules_targeting(self, queue_arn: str, event_bus_name: str, rule_prefix: str) -> list[str]:
         paginator = self._client("events").get_paginator("list_rule_names_by_target")

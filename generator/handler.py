@@ -136,13 +136,14 @@ def build_service(
 
     ``terraform``: ``auto`` (the one on the PATH, if any), ``off`` (stop at ``synthesized``), or a path.
     ``shared``: another service whose synthesizer, Terraform runner and AWS actions this one reuses (one jsii
-    kernel and one stage lock per process); its own boto3 clients are new, since a DynamoDB resource is not
-    safe to share between threads.
+    kernel and one stage lock per process); its own adapters and boto3 clients are new.
     """
     import boto3  # noqa: PLC0415  (kept out of the module import: tests patch AWS before any client)
 
+    from broker_contract.dynamodb_store import DynamoDBDeploymentStore  # noqa: PLC0415
     from generator import terraform_setup  # noqa: PLC0415
     from generator.aws_actions import AwsPostApplyActions  # noqa: PLC0415
+    from generator.files import DeploymentFiles  # noqa: PLC0415
     from generator.runner import DEFAULT_TIMEOUT_SECONDS, TerraformRunner  # noqa: PLC0415
     from generator.synth import CdktfSynthesizer  # noqa: PLC0415
 
@@ -155,12 +156,14 @@ def build_service(
         return session.client(service, endpoint_url=endpoint_url)
 
     work_root = os.environ.get(WORK_ROOT_VARIABLE)
-    table = session.resource("dynamodb", endpoint_url=endpoint_url).Table(runtime.catalog_table_name)
+    # each service its own clients (built on first use): worker threads never share one
+    files = DeploymentFiles(lambda: client("s3"))
+    store = DynamoDBDeploymentStore(runtime.catalog_table_name, lambda: client("dynamodb"))
     if shared is not None:
         return GeneratorService(
             runtime=runtime,
-            s3=client("s3"),
-            table=table,
+            files=files,
+            store=store,
             synthesizer=shared.synthesizer,
             runner=shared.runner,
             actions=shared.actions,
@@ -171,8 +174,8 @@ def build_service(
     setup = terraform_setup.prepare(Path(work_root) / "terraform" if work_root else None) if enabled else None
     return GeneratorService(
         runtime=runtime,
-        s3=client("s3"),
-        table=table,
+        files=files,
+        store=store,
         synthesizer=CdktfSynthesizer(endpoint_url=endpoint_url),
         runner=TerraformRunner(
             None if terraform in ("auto", "off") else terraform, setup=setup, timeout_seconds=timeout, enabled=enabled

@@ -34,12 +34,13 @@ import time
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
+# importing ``modules`` registers the provider package lazily (Python side) and starts no jsii kernel
+from modules._provider import PROVIDER_PACKAGE, STOCK_IMPORT_VARIABLE
+
 logger = logging.getLogger(__name__)
 
-PROVIDER_MODULE = "cdktf_cdktf_provider_aws"
 PROVIDER_ASSEMBLY = "@cdktf/provider-aws"
 CACHE_DIR_VARIABLE = "BROKER_JSII_CACHE_DIR"
-STOCK_IMPORT_VARIABLE = "BROKER_STOCK_PROVIDER_IMPORT"
 INDEX_MEMBER = "package/lib/index.js"
 #: bump when the rewrite changes, so old copies are not reused
 REWRITE_VERSION = 1
@@ -72,9 +73,9 @@ def default_cache_dir() -> Path:
 def _provider_tarball() -> tuple[Path, str]:
     """Path and version of the provider's own jsii tarball, found without importing the package."""
     # find_spec of a top-level package locates it without running its (eager) __init__
-    spec = importlib.util.find_spec(PROVIDER_MODULE)
+    spec = importlib.util.find_spec(PROVIDER_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"{PROVIDER_MODULE} is not installed")
+        raise FileNotFoundError(f"{PROVIDER_PACKAGE} is not installed")
     directory = Path(next(iter(spec.submodule_search_locations))) / "_jsii"
     for entry in sorted(directory.glob("provider-aws@*.jsii.tgz")):
         match = re.fullmatch(r"provider-aws@(?P<version>[\w.+-]+)\.jsii\.tgz", entry.name)
@@ -138,7 +139,7 @@ def preload_lazy_provider(cache_dir: Path | None = None) -> bool:
     import cdktf  # noqa: F401, PLC0415  (the provider's dependencies must be in the kernel first)
     import jsii  # noqa: PLC0415  (starts nothing by itself; the kernel starts on first use)
 
-    if f"{PROVIDER_MODULE}._jsii" in sys.modules:
+    if f"{PROVIDER_PACKAGE}._jsii" in sys.modules:
         return False  # the original is loaded already
     try:
         path, version = lazy_tarball(cache_dir)

@@ -1,65 +1,74 @@
-"""The generator's logic: one deployment file in, one synthesized (and applied) component out.
+"""The generator's executor: one deployment file in, one synthesized (and applied) component out.
 
-``GeneratorService.process(bucket, key)`` reads and validates the file, claims it for its
-component (ordering and idempotency), synthesizes the stack, uploads the Terraform JSON, and, when
-a Terraform binary is available, applies or destroys it with the hooks around apply. Every step is
-recorded on the deployment item in the catalog with a conditional update. All collaborators are
-injected, so the same logic runs in Lambda, in the local worker and in tests.
+``GeneratorService.process(bucket, key)`` reads the file, asks ``generator.plan`` what to do with it
+(a :class:`generator.plan.Plan`: plain data), then carries the plan out: it claims the file for its
+component (ordering and idempotency), synthesizes the stack, uploads the Terraform JSON and, when a
+Terraform binary is available, applies or destroys it with the AWS calls around apply. Every step
+is recorded on the deployment record through the deployment store. All collaborators are typed
+adapters injected here, so the same logic runs in Lambda, in the local worker and in tests.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import shutil
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from contextlib import ExitStack, suppress
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
-from broker_contract.arns import delivery_problems
-from broker_contract.catalog import component_key, deployment_key
 from broker_contract.config import RuntimeConfig
-from broker_contract.models import (
-    ConsumerDeployment,
-    DeploymentAction,
-    DeploymentStatus,
-    HttpsAuth,
-    ProducerDeployment,
+from broker_contract.deployment_store import (
+    ClaimOutcome,
+    DeploymentExists,
+    DeploymentStore,
+    LeaseHeld,
+    TransitionRefused,
 )
-from broker_contract.names import DEPLOYMENT_ID_PATTERN, artifact_key
-from broker_contract.records import DeploymentRecord, StatusChange, utc_now
+from broker_contract.models import DeploymentStatus
+from broker_contract.records import DeploymentRecord, utc_now
+from component_stacks.hooks import ComponentHooks
+from generator.files import DeploymentFileMissing
+from generator.plan import (
+    LEASE_GRACE_SECONDS,
+    MAX_RUN_SECONDS,
+    CheckNewerSequence,
+    CheckQueueEncryption,
+    ClaimSequence,
+    ConvergeQueuePolicy,
+    EnableRule,
+    EnsureApiResource,
+    FileLocation,
+    Plan,
+    ReadOutputs,
+    RecordPending,
+    RedeployStage,
+    Reject,
+    Step,
+    SyncConnection,
+    Synthesize,
+    TakeLease,
+    TerraformInit,
+    TerraformRun,
+    Transition,
+    Unbuildable,
+    UploadArtifact,
+    clip,
+    plan_file,
+)
 from generator.runner import StateLocked
-from generator.synth import AnyDeployment, ComponentHooks, SynthesizedStack
+from generator.synth import AnyDeployment, HttpsAuthReference, SynthesizedStack
 
 logger = logging.getLogger(__name__)
 
 S = DeploymentStatus
-ERROR_MAX_CHARS = 2000
-#: the longest one run may hold a deployment (the generator Lambda's timeout plus Terraform's interrupt grace):
-#: a lease or a state lock older than this was left by a run that died
-MAX_RUN_SECONDS = 960.0
-#: the members of ``broker_contract.models.Deployment``, by their ``kind`` tag
-_MODELS = {"producer": ProducerDeployment, "consumer": ConsumerDeployment}
-
-#: statuses a deployment may be in before each transition; anything else means someone got there first
-ALLOWED_FROM: dict[DeploymentStatus, frozenset[DeploymentStatus]] = {
-    S.SYNTHESIZED: frozenset({S.PENDING, S.FAILED, S.SYNTHESIZED, S.APPLYING, S.DESTROYING}),
-    S.APPLYING: frozenset({S.SYNTHESIZED}),
-    S.DESTROYING: frozenset({S.SYNTHESIZED}),
-    S.DEPLOYED: frozenset({S.APPLYING}),
-    S.DESTROYED: frozenset({S.DESTROYING}),
-    S.FAILED: frozenset({S.PENDING, S.FAILED, S.SYNTHESIZED, S.APPLYING, S.DESTROYING}),
-    S.SUPERSEDED: frozenset({S.PENDING, S.FAILED, S.SYNTHESIZED, S.APPLYING, S.DESTROYING}),
-}
 
 
 class Outcome(StrEnum):
@@ -87,6 +96,14 @@ class ProcessResult:
     @property
     def retry(self) -> bool:
         return self.outcome is Outcome.RETRY
+
+
+class Files(Protocol):
+    """Deployment files and artifacts (see ``generator.files.DeploymentFiles``)."""
+
+    def read(self, bucket: str, key: str) -> bytes: ...
+
+    def put_artifact(self, bucket: str, key: str, body: bytes) -> None: ...
 
 
 class Synthesizer(Protocol):
@@ -121,7 +138,7 @@ class PostApplyActions(Protocol):
 
     def redeploy_stage(self, api_id: str, stage_name: str, description: str) -> str: ...
 
-    def sync_connection(self, connection_name: str, auth: HttpsAuth) -> None: ...
+    def sync_connection(self, connection_name: str, auth: HttpsAuthReference) -> None: ...
 
     def enable_rule(self, rule_name: str, event_bus_name: str) -> None: ...
 
@@ -139,58 +156,6 @@ class PostApplyActions(Protocol):
     ) -> bool: ...
 
 
-class InvalidDeploymentFile(ValueError):
-    """The file is not a deployment this generator may process; ``deployment_id`` when readable."""
-
-    def __init__(self, reason: str, deployment_id: str | None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.deployment_id = deployment_id
-
-
-def parse_deployment_file(body: bytes) -> AnyDeployment:
-    """Validate a deployment file; raises :class:`InvalidDeploymentFile` naming each field and rule."""
-    try:
-        raw = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InvalidDeploymentFile(f"not a JSON document: {error}", None) from error
-    deployment_id = _readable_deployment_id(raw)
-    if not isinstance(raw, dict):
-        raise InvalidDeploymentFile("invalid deployment file: (file): must be a JSON object", None)
-    # validating against the one model named by ``kind`` keeps the tag out of each error's field path
-    model: Any = _MODELS.get(str(raw.get("kind")))
-    if model is None:
-        found = "missing" if "kind" not in raw else f"{raw['kind']!r}"
-        raise InvalidDeploymentFile(
-            f"invalid deployment file: kind: must be 'producer' or 'consumer' (found {found})", deployment_id
-        )
-    try:
-        return model.model_validate(raw)  # type: ignore[no-any-return]
-    except ValidationError as error:
-        raise InvalidDeploymentFile(validation_reason(error), deployment_id) from error
-
-
-def _readable_deployment_id(raw: Any) -> str | None:
-    if isinstance(raw, dict):
-        value = raw.get("deployment_id")
-        if isinstance(value, str) and re.fullmatch(DEPLOYMENT_ID_PATTERN, value):
-            return value
-    return None
-
-
-def validation_reason(error: ValidationError) -> str:
-    """``field.path: message`` for every problem, joined with ``; ``."""
-    problems = []
-    for item in error.errors(include_url=False):
-        location = ".".join(str(part) for part in item["loc"]) or "(file)"
-        problems.append(f"{location}: {item['msg']}")
-    return _clip("invalid deployment file: " + "; ".join(problems))
-
-
-def _clip(text: str, limit: int = ERROR_MAX_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def outputs_as_strings(outputs: dict[str, Any]) -> dict[str, str]:
     """Terraform outputs as the record's ``{name: str}`` (non-strings as compact JSON)."""
     return {
@@ -199,31 +164,34 @@ def outputs_as_strings(outputs: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _is_conditional_failure(error: Exception) -> bool:
-    response = getattr(error, "response", None)
-    return isinstance(response, dict) and response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+@dataclass
+class _Run:
+    """What one execution of a plan gathers on its way."""
 
-
-def _is_missing_object(error: Exception) -> bool:
-    response = getattr(error, "response", None)
-    return isinstance(response, dict) and response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound")
+    deployment: AnyDeployment
+    deadline: float | None
+    cleanup: ExitStack
+    instructions: str | None
+    outputs: dict[str, str] = field(default_factory=dict)
+    stack: SynthesizedStack | None = None
+    status: DeploymentStatus | None = None
 
 
 class GeneratorService:
-    """Processes deployment files; see the module docstring for the flow.
+    """Processes deployment files: plans each one (``generator.plan``), then executes the plan.
 
-    ``s3``: boto3 S3 client (reads files, writes artifacts); ``table``: boto3 DynamoDB Table of the
-    catalog; ``runner``: Terraform (``available`` False stops each deployment at ``synthesized``);
-    ``actions``: AWS calls around apply; ``clock``: now in UTC; ``work_root``: where stacks are
-    synthesized (Lambda: /tmp).
+    ``files``: deployment files and artifacts (S3); ``store``: the deployment records
+    (``broker_contract.deployment_store``); ``runner``: Terraform (``available`` False stops each
+    deployment at ``synthesized``); ``actions``: AWS calls around apply; ``clock``: now in UTC;
+    ``work_root``: where stacks are synthesized (Lambda: /tmp).
     """
 
     def __init__(
         self,
         *,
         runtime: RuntimeConfig,
-        s3: Any,
-        table: Any,
+        files: Files,
+        store: DeploymentStore,
         synthesizer: Synthesizer,
         runner: Runner,
         actions: PostApplyActions,
@@ -232,8 +200,8 @@ class GeneratorService:
         run_id: str | None = None,
     ) -> None:
         self.runtime = runtime
-        self.s3 = s3
-        self.table = table
+        self.files = files
+        self.store = store
         self.synthesizer = synthesizer
         self.runner = runner
         self.actions = actions
@@ -242,7 +210,11 @@ class GeneratorService:
         #: who holds a deployment's lease: one id per service (per Lambda container or worker thread)
         self.run_id = run_id or uuid.uuid4().hex
 
-    # ---- the flow -------------------------------------------------------------------------------
+    # ---- plan, then act ---------------------------------------------------------------------------
+
+    def plan(self, body: bytes, location: FileLocation) -> Plan:
+        """What :meth:`process` does with a file of this content (no side effect)."""
+        return plan_file(body, location, self.runtime, self.synthesizer.hooks, terraform=self.runner.available)
 
     def process(self, bucket: str, key: str, deadline: float | None = None) -> ProcessResult:
         """Handle one deployment file; never raises for a bad file, returns ``RETRY`` for transient failures.
@@ -251,139 +223,116 @@ class GeneratorService:
         time): Terraform commands get only what is left, and the deployment's lease expires with it.
         """
         try:
-            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except Exception as error:
-            if _is_missing_object(error):
-                logger.warning("deployment file is gone", extra={"bucket": bucket, "key": key})
-                return ProcessResult(Outcome.IGNORED, detail=f"s3://{bucket}/{key} does not exist")
-            raise
-        try:
-            deployment = parse_deployment_file(body)
-            self._check_environment(deployment)
-            self._check_delivery(deployment)
-        except InvalidDeploymentFile as invalid:
-            return self._reject(invalid, bucket, key)
+            body = self.files.read(bucket, key)
+        except DeploymentFileMissing as missing:
+            logger.warning("deployment file is gone", extra={"bucket": bucket, "key": key})
+            return ProcessResult(Outcome.IGNORED, detail=str(missing))
+        return self.execute(self.plan(body, FileLocation(bucket, key)), deadline)
 
-        self._ensure_record(deployment, bucket, key)
-        claim = self._claim(deployment)
-        if claim is not None:
-            return claim
-        lease_seconds = MAX_RUN_SECONDS if deadline is None else max(deadline - time.monotonic(), 0.0) + 60.0
-        if not self._take_lease(deployment.deployment_id, lease_seconds):
-            # another delivery of the same file is running it now: this copy comes back later, when it is done
-            detail = "another run holds this deployment's lease"
-            return ProcessResult(Outcome.RETRY, deployment.deployment_id, None, detail)
-        work_dir = Path(tempfile.mkdtemp(prefix=f"{deployment.deployment_id}-", dir=self.work_root))
-        try:
-            return self._run(deployment, work_dir, deadline)
-        finally:
-            shutil.rmtree(work_dir, ignore_errors=True)
-            self._release_lease(deployment.deployment_id)
+    def execute(self, plan: Plan, deadline: float | None = None) -> ProcessResult:
+        """Carry ``plan`` out, phase by phase; the first step that ends the run gives the result."""
+        if plan.deployment is None:
+            (reject,) = (step for phase in plan.phases for step in phase.steps if isinstance(step, Reject))
+            return self._reject(reject, plan.location)
+        deployment_id = plan.deployment.deployment_id
+        with ExitStack() as cleanup:
+            run = _Run(plan.deployment, deadline, cleanup, plan.instructions)
+            for phase in plan.phases:
+                for step in phase.steps:
+                    try:
+                        result = self._step(step, run)
+                    except Exception as error:
+                        if phase.failure_prefix is None:
+                            raise
+                        # a deterministic bug fails again on every retry and then rests in the DLQ, where it is seen
+                        logger.exception(f"{phase.name} step failed", extra={"deployment_id": deployment_id})
+                        return self._fail(deployment_id, f"{phase.failure_prefix}{error}")
+                    if result is not None:
+                        return result
+            return ProcessResult(Outcome.DONE, deployment_id, run.status)
 
-    def _check_environment(self, deployment: AnyDeployment) -> None:
-        if deployment.environment != self.runtime.environment:
-            raise InvalidDeploymentFile(
-                f"environment: the file is for {deployment.environment!r}, "
-                f"this generator serves {self.runtime.environment!r}",
-                deployment.deployment_id,
-            )
+    def _step(self, step: Step, run: _Run) -> ProcessResult | None:
+        """Execute one step; a result when the run ends here."""
+        deployment = run.deployment
+        match step:
+            case RecordPending(location=location):
+                self._record_pending(deployment, location)
+            case ClaimSequence():
+                return self._claim(deployment, step)
+            case TakeLease():
+                return self._take_lease(run)
+            case Synthesize():
+                work_dir = Path(tempfile.mkdtemp(prefix=f"{deployment.deployment_id}-", dir=self.work_root))
+                # removed before the lease is released (callbacks run last in, first out)
+                run.cleanup.callback(shutil.rmtree, work_dir, ignore_errors=True)
+                run.stack = self.synthesizer.synthesize(deployment, self.runtime, work_dir / "out")
+            case Unbuildable(reason=reason):
+                raise RuntimeError(reason)
+            case UploadArtifact(bucket=bucket, key=key):
+                self.files.put_artifact(bucket, key, self._stack(run).file.read_bytes())
+            case Transition():
+                self._transition(
+                    deployment.deployment_id,
+                    step.status,
+                    detail=step.detail,
+                    artifact_key=step.artifact_key,
+                    instructions=run.instructions if step.instructions else None,
+                    outputs=run.outputs if step.outputs else None,
+                )
+                run.status = step.status
+            case EnsureApiResource(api_id=api_id, root_resource_id=root, path=path):
+                self.actions.ensure_api_resource(api_id, root, path)
+            case CheckQueueEncryption(queue_arn=queue_arn):
+                note = self.actions.check_queue_encryption(queue_arn)
+                run.instructions = "\n\n".join(text for text in (run.instructions, note) if text) or None
+            case TerraformInit():
+                self.runner.init(self._stack(run).directory, run.deadline)
+            case CheckNewerSequence(component_id=component_id, sequence=sequence):
+                newer = self.store.newer_sequence(component_id, sequence)
+                if newer is not None:
+                    return self._supersede(deployment.deployment_id, newer)
+            case TerraformRun(command=command):
+                self._terraform(self._stack(run), command == "destroy", run.deadline)
+            case ReadOutputs():
+                run.outputs = outputs_as_strings(self.runner.output(self._stack(run).directory, run.deadline))
+            case ConvergeQueuePolicy():
+                self.actions.converge_queue_policy(
+                    step.queue_arn,
+                    step.statement,
+                    rule_prefix=step.rule_prefix,
+                    needed=step.needed,
+                    event_bus_name=step.event_bus_name,
+                    catalog_table=step.catalog_table,
+                )
+            case RedeployStage(api_id=api_id, stage_name=stage_name, description=description):
+                self.actions.redeploy_stage(api_id, stage_name, description)
+            case SyncConnection(connection_name=connection_name, auth=auth):
+                self.actions.sync_connection(connection_name, auth)
+            case EnableRule(rule_name=rule_name, event_bus_name=event_bus_name):
+                self.actions.enable_rule(rule_name, event_bus_name)
+            case Reject():
+                raise AssertionError("a rejection is the whole plan")
+        return None
 
-    def _check_delivery(self, deployment: AnyDeployment) -> None:
-        # a target EventBridge can never reach would fail every retry at synthesis: refuse it once, with the reason
-        if isinstance(deployment, ConsumerDeployment) and deployment.action is DeploymentAction.DEPLOY:
-            problems = delivery_problems(deployment, self.runtime.region)
-            if problems:
-                raise InvalidDeploymentFile("; ".join(problems), deployment.deployment_id)
+    @staticmethod
+    def _stack(run: _Run) -> SynthesizedStack:
+        if run.stack is None:
+            raise RuntimeError("the plan uses the stack before synthesizing it")
+        return run.stack
 
-    def _reject(self, invalid: InvalidDeploymentFile, bucket: str, key: str) -> ProcessResult:
+    def _reject(self, reject: Reject, location: FileLocation) -> ProcessResult:
         logger.warning(
             "rejected deployment file",
-            extra={"bucket": bucket, "key": key, "deployment_id": invalid.deployment_id, "reason": invalid.reason},
+            extra={
+                "bucket": location.bucket,
+                "key": location.key,
+                "deployment_id": reject.deployment_id,
+                "reason": reject.reason,
+            },
         )
-        if invalid.deployment_id is not None:
-            self._transition(invalid.deployment_id, S.FAILED, detail=invalid.reason, error=invalid.reason)
-        return ProcessResult(Outcome.REJECTED, invalid.deployment_id, S.FAILED, invalid.reason)
-
-    def _run(self, deployment: AnyDeployment, work_dir: Path, deadline: float | None) -> ProcessResult:
-        deployment_id = deployment.deployment_id
-        try:
-            hooks = self.synthesizer.hooks(deployment, self.runtime)
-            stack = self.synthesizer.synthesize(deployment, self.runtime, work_dir / "out")
-        except Exception as error:
-            # a deterministic bug fails again on every retry and then rests in the DLQ, where it is seen
-            logger.exception("synthesis failed", extra={"deployment_id": deployment_id})
-            return self._fail(deployment_id, f"synthesis failed: {error}")
-        key = artifact_key(deployment.component_id, deployment_id)
-        self.s3.put_object(
-            Bucket=self.runtime.artifact_bucket_name,
-            Key=key,
-            Body=stack.file.read_bytes(),
-            ContentType="application/json",
-        )
-        instructions = hooks.instructions if deployment.action is DeploymentAction.DEPLOY else None
-        if not self.runner.available:
-            self._transition(
-                deployment_id,
-                S.SYNTHESIZED,
-                detail="terraform not available: stopped after synthesis",
-                artifact_key=key,
-                instructions=instructions,
-            )
-            return ProcessResult(Outcome.DONE, deployment_id, S.SYNTHESIZED)
-        self._transition(deployment_id, S.SYNTHESIZED, artifact_key=key)
-        return self._apply(deployment, stack, hooks, instructions, deadline)
-
-    def _apply(
-        self,
-        deployment: AnyDeployment,
-        stack: SynthesizedStack,
-        hooks: ComponentHooks,
-        instructions: str | None,
-        deadline: float | None,
-    ) -> ProcessResult:
-        deployment_id = deployment.deployment_id
-        destroying = deployment.action is DeploymentAction.DESTROY
-        running, done = (S.DESTROYING, S.DESTROYED) if destroying else (S.APPLYING, S.DEPLOYED)
-        try:
-            if hooks.parent_resource_path:
-                # destroy needs it too: the stack's data source is read before anything is removed
-                self.actions.ensure_api_resource(
-                    self.runtime.producer_api_id, self.runtime.producer_api_root_resource_id, hooks.parent_resource_path
-                )
-            if not destroying and hooks.check_queue_encryption:
-                note = self.actions.check_queue_encryption(hooks.check_queue_encryption)
-                instructions = "\n\n".join(text for text in (instructions, note) if text) or None
-            self.runner.init(stack.directory, deadline)
-            newer = self._newer_sequence(deployment)
-            if newer is not None:
-                return self._supersede(deployment_id, newer)
-            self._transition(deployment_id, running)
-            self._terraform(stack, destroying, deadline)
-            outputs = {} if destroying else outputs_as_strings(self.runner.output(stack.directory, deadline))
-            if (shared := hooks.shared_queue_policy) is not None:
-                self.actions.converge_queue_policy(
-                    shared.queue_arn,
-                    shared.statement,
-                    rule_prefix=shared.rule_prefix,
-                    needed=not destroying,
-                    event_bus_name=self.runtime.event_bus_name,
-                    catalog_table=self.runtime.catalog_table_name,
-                )
-            if hooks.redeploy_api_stage:
-                self.actions.redeploy_stage(
-                    self.runtime.producer_api_id,
-                    self.runtime.producer_api_stage_name,
-                    f"{deployment.component_id} {deployment.action.value} {deployment_id}",
-                )
-            if not destroying and hooks.connection_name and hooks.auth is not None:
-                self.actions.sync_connection(hooks.connection_name, hooks.auth)
-                if hooks.rule_to_enable:
-                    self.actions.enable_rule(hooks.rule_to_enable, self.runtime.event_bus_name)
-        except Exception as error:
-            logger.exception("terraform step failed", extra={"deployment_id": deployment_id})
-            return self._fail(deployment_id, str(error))
-        self._transition(deployment_id, done, outputs=outputs, instructions=instructions)
-        return ProcessResult(Outcome.DONE, deployment_id, done)
+        if reject.deployment_id is not None:
+            self._transition(reject.deployment_id, S.FAILED, detail=reject.reason, error=reject.reason)
+        return ProcessResult(Outcome.REJECTED, reject.deployment_id, S.FAILED, reject.reason)
 
     def _terraform(self, stack: SynthesizedStack, destroying: bool, deadline: float | None) -> None:
         """Apply or destroy; a state lock left by a run that died (older than any run lives) is released once."""
@@ -399,7 +348,7 @@ class GeneratorService:
             command(stack.directory, deadline)
 
     def _fail(self, deployment_id: str, error_text: str) -> ProcessResult:
-        text = _clip(error_text)
+        text = clip(error_text)
         self._transition(deployment_id, S.FAILED, detail=text, error=text)
         return ProcessResult(Outcome.RETRY, deployment_id, S.FAILED, text)
 
@@ -408,114 +357,47 @@ class GeneratorService:
         self._transition(deployment_id, S.SUPERSEDED, detail=detail)
         return ProcessResult(Outcome.IGNORED, deployment_id, S.SUPERSEDED, detail)
 
-    # ---- ordering and idempotency ----------------------------------------------------------------
+    # ---- the deployment record, through the store -------------------------------------------------
 
-    def _claim(self, deployment: AnyDeployment) -> ProcessResult | None:
-        """Record this file as the component's newest; a result when it must not be processed."""
-        try:
-            self.table.update_item(
-                Key=component_key(deployment.component_id),
-                UpdateExpression="SET handled_sequence = :seq, handled_deployment_id = :id, handled_at = :now",
-                ConditionExpression="attribute_not_exists(handled_sequence) OR handled_sequence < :seq",
-                ExpressionAttributeValues={
-                    ":seq": deployment.sequence,
-                    ":id": deployment.deployment_id,
-                    ":now": self.clock().isoformat(),
-                },
-            )
-            return None
-        except Exception as error:
-            if not _is_conditional_failure(error):
-                raise
-        item = self.table.get_item(Key=component_key(deployment.component_id), ConsistentRead=True).get("Item", {})
-        handled = int(item.get("handled_sequence", 0))
-        if handled == deployment.sequence and item.get("handled_deployment_id") == deployment.deployment_id:
-            status = self._status(deployment.deployment_id)
-            if status is not None and status in self._rerunnable():
-                # the same file again after a failure or an interrupted run: this is the retry
-                logger.info("retrying deployment", extra={"deployment_id": deployment.deployment_id})
-                return None
-            logger.info("duplicate deployment file", extra={"deployment_id": deployment.deployment_id})
-            return ProcessResult(Outcome.IGNORED, deployment.deployment_id, status, "already handled")
-        return self._supersede(deployment.deployment_id, handled)
-
-    def _rerunnable(self) -> frozenset[DeploymentStatus]:
-        statuses = {S.PENDING, S.FAILED, S.APPLYING, S.DESTROYING}
-        if self.runner.available:
-            statuses.add(S.SYNTHESIZED)
-        return frozenset(statuses)
-
-    def _newer_sequence(self, deployment: AnyDeployment) -> int | None:
-        """A newer sequence claimed while this one was synthesizing (checked right before apply)."""
-        item = self.table.get_item(Key=component_key(deployment.component_id), ConsistentRead=True).get("Item", {})
-        handled = int(item.get("handled_sequence", 0))
-        return handled if handled > deployment.sequence else None
-
-    def _status(self, deployment_id: str) -> DeploymentStatus | None:
-        item = self.table.get_item(Key=deployment_key(deployment_id), ConsistentRead=True).get("Item")
-        return DeploymentStatus(item["status"]) if item and "status" in item else None
-
-    def _take_lease(self, deployment_id: str, seconds: float) -> bool:
-        """Hold the deployment until ``seconds`` from now, unless a live lease of another run holds it."""
-        now = self.clock()
-        try:
-            self.table.update_item(
-                Key=deployment_key(deployment_id),
-                UpdateExpression="SET lease_owner = :me, lease_expires_at = :until",
-                ConditionExpression=(
-                    "attribute_not_exists(lease_expires_at) OR lease_expires_at < :now OR lease_owner = :me"
-                ),
-                ExpressionAttributeValues={
-                    ":me": self.run_id,
-                    ":now": now.isoformat(),
-                    ":until": (now + timedelta(seconds=seconds)).isoformat(),
-                },
-            )
-        except Exception as error:
-            if not _is_conditional_failure(error):
-                raise
-            logger.info("deployment leased by another run", extra={"deployment_id": deployment_id})
-            return False
-        return True
-
-    def _release_lease(self, deployment_id: str) -> None:
-        try:
-            self.table.update_item(
-                Key=deployment_key(deployment_id),
-                UpdateExpression="REMOVE lease_owner, lease_expires_at",
-                ConditionExpression="lease_owner = :me",
-                ExpressionAttributeValues={":me": self.run_id},
-            )
-        except Exception as error:
-            if not _is_conditional_failure(error):
-                raise
-
-    # ---- the deployment record --------------------------------------------------------------------
-
-    def _ensure_record(self, deployment: AnyDeployment, bucket: str, key: str) -> None:
+    def _record_pending(self, deployment: AnyDeployment, location: FileLocation) -> None:
         """Create the record when the file did not come through the portal (the portal's record wins)."""
-        now = self.clock()
-        record = DeploymentRecord(
-            deployment_id=deployment.deployment_id,
-            kind=deployment.kind,
-            component_id=deployment.component_id,
-            action=deployment.action,
-            sequence=deployment.sequence,
-            requested_by=deployment.requested_by,
-            requested_at=deployment.requested_at,
-            updated_at=now,
-            file_bucket=bucket,
-            file_key=key,
-            event_type=deployment.event.event_type,
-            version=deployment.event.version,
-            subscription_id=deployment.subscription_id if isinstance(deployment, ConsumerDeployment) else None,
-            history=[StatusChange(status=S.PENDING, at=now, detail="recorded by the generator")],
+        record = DeploymentRecord.for_file(
+            deployment, location.bucket, location.key, self.clock(), detail="recorded by the generator"
         )
+        with suppress(DeploymentExists):
+            self.store.create(record)
+
+    def _claim(self, deployment: AnyDeployment, step: ClaimSequence) -> ProcessResult | None:
+        """Record this file as the component's newest; a result when it must not be processed."""
+        deployment_id = deployment.deployment_id
+        claim = self.store.claim(step.component_id, step.sequence, deployment_id, self.clock())
+        if claim.outcome is ClaimOutcome.CLAIMED:
+            return None
+        if claim.outcome is ClaimOutcome.SUPERSEDED:
+            return self._supersede(deployment_id, claim.handled_sequence)
+        status = self.store.status(deployment_id)
+        if status is not None and status in step.rerun_from:
+            # the same file again after a failure or an interrupted run: this is the retry
+            logger.info("retrying deployment", extra={"deployment_id": deployment_id})
+            return None
+        logger.info("duplicate deployment file", extra={"deployment_id": deployment_id})
+        return ProcessResult(Outcome.IGNORED, deployment_id, status, "already handled")
+
+    def _take_lease(self, run: _Run) -> ProcessResult | None:
+        """Hold the deployment while this run lasts; a retry later while a live lease of another run holds it."""
+        deployment_id = run.deployment.deployment_id
+        if run.deadline is None:
+            seconds = MAX_RUN_SECONDS
+        else:
+            seconds = max(run.deadline - time.monotonic(), 0.0) + LEASE_GRACE_SECONDS
         try:
-            self.table.put_item(Item=record.to_item(), ConditionExpression="attribute_not_exists(pk)")
-        except Exception as error:
-            if not _is_conditional_failure(error):
-                raise
+            self.store.take_lease(deployment_id, self.run_id, seconds)
+        except LeaseHeld:
+            # another delivery of the same file is running it now: this copy comes back later, when it is done
+            logger.info("deployment leased by another run", extra={"deployment_id": deployment_id})
+            return ProcessResult(Outcome.RETRY, deployment_id, None, "another run holds this deployment's lease")
+        run.cleanup.callback(self.store.release_lease, deployment_id, self.run_id)
+        return None
 
     def _transition(
         self,
@@ -528,47 +410,18 @@ class GeneratorService:
         instructions: str | None = None,
         outputs: dict[str, str] | None = None,
     ) -> bool:
-        """Move the deployment to ``status`` if it is in one of ``ALLOWED_FROM[status]``; False otherwise."""
-        now = self.clock()
-        change = StatusChange(status=status, at=now, detail=detail).model_dump(mode="json", exclude_none=True)
-        sets = [
-            "#status = :status",
-            "updated_at = :now",
-            "history = list_append(if_not_exists(history, :empty), :change)",
-        ]
-        values: dict[str, Any] = {
-            ":status": status.value,
-            ":now": change["at"],
-            ":change": [change],
-            ":empty": [],
-        }
-        removes: list[str] = []
-        optional = {"artifact_key": artifact_key, "instructions": instructions, "outputs": outputs}
-        for name, value in optional.items():
-            if value is not None:
-                sets.append(f"{name} = :{name}")
-                values[f":{name}"] = value
-        if error is not None:
-            sets.append("#error = :error")
-            values[":error"] = error
-        else:
-            removes.append("#error")
-        allowed = sorted(state.value for state in ALLOWED_FROM[status])
-        for index, state in enumerate(allowed):
-            values[f":from{index}"] = state
-        condition = f"attribute_exists(pk) AND #status IN ({', '.join(f':from{i}' for i in range(len(allowed)))})"
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        """Move the deployment to ``status`` if the store allows it; False (logged) when another run got there first."""
         try:
-            self.table.update_item(
-                Key=deployment_key(deployment_id),
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#status": "status", "#error": "error"},
-                ExpressionAttributeValues=values,
+            self.store.transition(
+                deployment_id,
+                status,
+                detail=detail,
+                error=error,
+                artifact_key=artifact_key,
+                instructions=instructions,
+                outputs=outputs,
             )
-        except Exception as failure:
-            if not _is_conditional_failure(failure):
-                raise
+        except TransitionRefused:
             logger.warning("status change refused", extra={"deployment_id": deployment_id, "status": status.value})
             return False
         logger.info("deployment status", extra={"deployment_id": deployment_id, "status": status.value})

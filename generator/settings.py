@@ -5,10 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from broker_contract.config import ENV_PREFIX, EnvironmentConfig, RuntimeConfig
+from broker_contract.config import ENDPOINT_URL_VARIABLE, ENV_PREFIX, EnvironmentConfig, RuntimeConfig
 
+__all__ = [
+    "ENDPOINT_URL_VARIABLE",  # the contract's: shared with the portal
+    "TERRAFORM_TIMEOUT_VARIABLE",
+    "WORK_ROOT_VARIABLE",
+    "placeholder_runtime",
+    "runtime_or_placeholder",
+]
 #: variables of the generator itself (not outputs of the broker stack)
-ENDPOINT_URL_VARIABLE = f"{ENV_PREFIX}AWS_ENDPOINT_URL"
 WORK_ROOT_VARIABLE = f"{ENV_PREFIX}GENERATOR_WORK_ROOT"
 TERRAFORM_TIMEOUT_VARIABLE = f"{ENV_PREFIX}TERRAFORM_TIMEOUT_SECONDS"
 

@@ -15,16 +15,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from broker_contract.config import RuntimeConfig
-from broker_contract.models import (
-    ConsumerDeployment,
-    HttpsAuth,
-    ProducerDeployment,
-)
+from broker_contract.models import ConsumerDeployment, HttpsAuth, ProducerDeployment
+from component_stacks.hooks import ComponentHooks
 
 if TYPE_CHECKING:
     from cdktf import App, TerraformStack
@@ -32,49 +29,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 AnyDeployment = ProducerDeployment | ConsumerDeployment
+#: the secret reference of an HTTPS consumer's auth (the contract's union)
+HttpsAuthReference = HttpsAuth
 
 #: ``build(app, deployment, runtime, endpoint_url) -> stack``: adds one component stack to ``app``
 StackBuild = Callable[["App", AnyDeployment, RuntimeConfig, "str | None"], "TerraformStack"]
-
-
-@dataclass(frozen=True)
-class ComponentHooks:
-    """What must happen around ``terraform apply`` for one component, beyond what Terraform does.
-
-    ``parent_resource_path``: API Gateway resource to create before apply (the stack looks it up).
-    ``redeploy_api_stage``: create a new deployment of the producer API stage after apply/destroy.
-    ``connection_name``/``auth``: EventBridge connection whose real credentials are copied from the
-    secret after apply, so secrets never reach the deployment file or the Terraform state.
-    ``instructions``: what the consumer's owner must do for events to arrive (queue policy, invoke permission).
-    ``rule_to_enable``: after the secret is copied into the connection, enable this rule (created disabled).
-    ``shared_queue_policy``: after apply and after destroy, converge the broker's statement in a target
-    queue's policy (``generator.aws_actions.AwsPostApplyActions.converge_queue_policy``).
-    ``check_queue_encryption``: before apply, check that EventBridge can use this queue's encryption key.
-    """
-
-    parent_resource_path: str | None = None
-    redeploy_api_stage: bool = False
-    connection_name: str | None = None
-    auth: HttpsAuth | None = None
-    instructions: str | None = None
-    rule_to_enable: str | None = None
-    shared_queue_policy: SharedQueueStatement | None = None
-    check_queue_encryption: str | None = None
-
-
-@dataclass(frozen=True)
-class SharedQueueStatement:
-    """The broker's one statement in a target queue's policy, shared by every subscription rule on the queue.
-
-    ``rule_prefix``: names of the broker's subscription rules; the statement stays while one of them
-    targets the queue.
-    """
-
-    queue_arn: str
-    statement: dict[str, Any] = field(hash=False)
-    rule_prefix: str
-
-
 HooksFor = Callable[[AnyDeployment, RuntimeConfig], ComponentHooks]
 
 
@@ -90,48 +49,26 @@ class SynthesizedStack:
         return self.directory / "cdk.tf.json"
 
 
-def hooks_from_hints(hints: Any) -> ComponentHooks:
-    """Convert the components' post-apply hints into :class:`ComponentHooks` (decoupled from their class)."""
-    queue_arn = getattr(hints, "queue_arn", None)
-    statement = getattr(hints, "queue_policy_statement", None)
-    shared = (
-        SharedQueueStatement(queue_arn, statement, getattr(hints, "delivery_rule_prefix", None) or "")
-        if queue_arn and statement is not None
-        else None
-    )
-    return ComponentHooks(
-        parent_resource_path=getattr(hints, "parent_resource_path", None),
-        redeploy_api_stage=bool(getattr(hints, "redeploy_api_stage", False)),
-        connection_name=getattr(hints, "connection_name", None),
-        auth=getattr(hints, "auth", None),
-        instructions=getattr(hints, "instructions", None) or getattr(hints, "queue_policy_instructions", None),
-        rule_to_enable=getattr(hints, "rule_to_enable", None),
-        shared_queue_policy=shared,
-        check_queue_encryption=getattr(hints, "check_queue_encryption", None),
-    )
-
-
 def _component_build() -> StackBuild:
-    """The real builder, ``cdktf_stacks.components.build_component_stack``, imported on first use."""
-    from cdktf_stacks import components  # noqa: PLC0415  (heavy: loads jsii and provider classes)
+    """The real builder, ``component_stacks.dispatch.build_component_stack``, imported on first use."""
+    from component_stacks import base, dispatch  # noqa: PLC0415  (heavy: loads jsii and provider classes)
 
     def build(app: App, deployment: AnyDeployment, runtime: RuntimeConfig, endpoint_url: str | None) -> TerraformStack:
-        options = components.StackOptions(endpoint_url=endpoint_url)
-        return components.build_component_stack(app, deployment, runtime, options)
+        return dispatch.build_component_stack(app, deployment, runtime, base.StackOptions(endpoint_url=endpoint_url))
 
     return build
 
 
 def _component_hooks(deployment: AnyDeployment, runtime: RuntimeConfig) -> ComponentHooks:
-    from cdktf_stacks import components  # noqa: PLC0415
+    from component_stacks.dispatch import component_hooks  # noqa: PLC0415  (heavy, like the builder)
 
-    return hooks_from_hints(components.post_apply_hints(deployment, runtime))
+    return component_hooks(deployment, runtime)
 
 
 class CdktfSynthesizer:
     """Synthesizes component stacks with cdktf, loading cdktf lazily and keeping it loaded.
 
-    ``build``/``hooks_for`` default to ``cdktf_stacks.components``; tests inject small fakes.
+    ``build``/``hooks_for`` default to ``component_stacks.dispatch``; tests inject small fakes.
     ``endpoint_url`` points the AWS provider and the S3 backend at a local endpoint (local mode).
     Thread-safe: the jsii kernel is a single child process, so synthesis is serialized.
     """

@@ -13,6 +13,7 @@ import importlib
 import json
 import logging
 import os
+import shlex
 import signal
 import sys
 import time
@@ -22,7 +23,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from broker_contract.config import RuntimeConfig
+from chalicelib.settings import AuthMode, PortalStage, RegistryMode
+
+from broker_contract.config import ENDPOINT_URL_VARIABLE, RuntimeConfig
 from generator.runner import TerraformRunner, find_terraform
 from generator.terraform_setup import TerraformSetup, prepare
 from local_mode import snapshot
@@ -179,7 +182,7 @@ class LocalBroker:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "BROKER_"))}
         env.update(aws_environment(self.moto_url, self.settings.region))
         # portal and generator read their own endpoint variable as well as the SDK's
-        env["BROKER_AWS_ENDPOINT_URL"] = self.moto_url
+        env[ENDPOINT_URL_VARIABLE] = self.moto_url
         env["PYTHONUNBUFFERED"] = "1"
         env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(PORTAL_DIR)])
         return env
@@ -293,18 +296,31 @@ class LocalBroker:
             time.sleep(0.2)
         log.warning("no snapshot of the core: the next start applies the core stacks with terraform again")
 
+    def portal_stage(self, runtime: RuntimeConfig) -> PortalStage:
+        """The portal as local mode runs it: token mode with the demo teams, schemas kept in S3 only, moto."""
+        return PortalStage(
+            runtime=runtime,
+            auth_mode=AuthMode.TOKEN,
+            tokens_file=self.settings.teams_file,
+            teams_file=self.settings.team_targets_file,
+            registry_mode=RegistryMode.LOCAL,
+            aws_endpoint_url=self.moto_url,
+        )
+
     def portal_env(self, runtime: RuntimeConfig) -> dict[str, str]:
         env = self._base_env()
-        env.update(runtime.to_env())
-        env.update(
-            {
-                "BROKER_PORTAL_AUTH": "token",
-                "BROKER_PORTAL_TOKENS_FILE": str(self.settings.teams_file),
-                "BROKER_PORTAL_TEAMS_FILE": str(self.settings.team_targets_file),
-                "BROKER_SCHEMA_REGISTRY_MODE": "local",
-            }
-        )
+        env.update(self.portal_stage(runtime).to_env())
         return env
+
+    def write_portal_env_file(self, runtime: RuntimeConfig) -> Path:
+        """``.local/portal.env``: what ``chalice local --stage local`` needs to serve this broker's portal by hand.
+
+        ``set -a; . .local/portal.env; set +a`` exports it (README, 'Run the portal yourself').
+        """
+        variables = {**aws_environment(self.moto_url, runtime.region), **self.portal_stage(runtime).to_env()}
+        path = self.settings.workdir / "portal.env"
+        path.write_text("".join(f"{name}={shlex.quote(value)}\n" for name, value in variables.items()))
+        return path
 
     def portal_command(self) -> tuple[list[str], str]:
         """``chalice local`` when the project has its config file, else Chalice's server run directly."""
@@ -316,6 +332,7 @@ class LocalBroker:
 
     def _start_portal(self, runtime: RuntimeConfig) -> None:
         started = time.monotonic()
+        self.write_portal_env_file(runtime)
         command, kind = self.portal_command()
         managed = self.supervisor.start("portal", command, self.portal_env(runtime), cwd=PORTAL_DIR)
         self.processes["portal"] = managed

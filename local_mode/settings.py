@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from broker_contract.config import EnvironmentConfig
+from broker_contract.config import EnvironmentConfig, RuntimeConfig
 from local_mode.terraform import TerraformDecision
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -80,7 +80,7 @@ class LocalSettings:
             moto_port=_port(moto, "--moto-port" if moto_port is not None else MOTO_PORT_VARIABLE),
             portal_port=_port(portal, "--portal-port" if portal_port is not None else PORTAL_PORT_VARIABLE),
             gateway_port=_port(env.get(GATEWAY_PORT_VARIABLE, DEFAULT_GATEWAY_PORT), GATEWAY_PORT_VARIABLE),
-            region=env.get("BROKER_REGION") or LOCAL_REGION,
+            region=env.get(RuntimeConfig.variables()["region"]) or LOCAL_REGION,
             workdir=Path(env[WORKDIR_VARIABLE]).resolve() if env.get(WORKDIR_VARIABLE) else cls.workdir,
         )
         ports = [settings.moto_port, settings.portal_port, settings.gateway_port]

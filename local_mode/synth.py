@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = EnvironmentConfig.model_validate(json.loads(args.config))
     from cdktf_stacks.app import build_core_app  # noqa: PLC0415  (imports jsii: only in this child)
-    from cdktf_stacks.embedded import EmbeddedAws  # noqa: PLC0415
+    from modules.shared.embedded import EmbeddedAws  # noqa: PLC0415
 
     outdir = Path(args.outdir)
     embedded = EmbeddedAws(args.endpoint_url)

@@ -17,7 +17,8 @@ import shutil
 import sys
 import types
 
-PACKAGE = "cdktf_cdktf_provider_aws"
+#: the AWS provider's Python package; ``generator.jsii_provider`` loads its jsii side
+PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
 STOCK_IMPORT_VARIABLE = "BROKER_STOCK_PROVIDER_IMPORT"
 
 
@@ -47,17 +48,17 @@ def install_lazy_provider() -> bool:
     prepare_jsii()
     if os.environ.get(STOCK_IMPORT_VARIABLE) == "1":
         return False
-    existing = sys.modules.get(PACKAGE)
+    existing = sys.modules.get(PROVIDER_PACKAGE)
     if existing is not None:
         return getattr(existing, "__broker_lazy__", False)
-    spec = importlib.util.find_spec(PACKAGE)
+    spec = importlib.util.find_spec(PROVIDER_PACKAGE)
     if spec is None or spec.submodule_search_locations is None:
-        raise ImportError(f"{PACKAGE} is not installed; run `make install`")
-    package = types.ModuleType(PACKAGE)
+        raise ImportError(f"{PROVIDER_PACKAGE} is not installed; run `make install`")
+    package = types.ModuleType(PROVIDER_PACKAGE)
     package.__path__ = list(spec.submodule_search_locations)
     package.__file__ = spec.origin
-    package.__package__ = PACKAGE
+    package.__package__ = PROVIDER_PACKAGE
     package.__spec__ = spec
     package.__broker_lazy__ = True  # type: ignore[attr-defined]
-    sys.modules[PACKAGE] = package
+    sys.modules[PROVIDER_PACKAGE] = package
     return True

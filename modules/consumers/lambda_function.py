@@ -20,7 +20,7 @@ class LambdaConsumerConfig:
 
     Same account: the stack adds the function's invoke permission for this rule. Another account
     (``delivery_role`` set): EventBridge invokes through an execution role of the bus account, and the
-    function's owner grants that role (see ``components.post_apply_hints``).
+    function's owner grants that role (see ``component_stacks.consumer.consumer_hooks``).
     """
 
     route: ConsumerRouteConfig

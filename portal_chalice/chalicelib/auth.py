@@ -10,11 +10,19 @@
   the team is the token's ``custom:team`` claim.
 * ``iam``: API Gateway's IAM (SigV4) authorizer; the team comes from the caller's role name or
   principal ARN through ``BROKER_PORTAL_IAM_TEAMS`` (JSON ``{"role-or-arn": "team"}``).
+
+When the Chalice CLI loads the app (``chalice local``, ``chalice package``, ``chalice deploy``) an environment
+the portal cannot run with is refused here, listing every missing or placeholder variable, instead of
+failing on the first request.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -24,10 +32,34 @@ from chalice.app import AuthRequest, AuthResponse, Blueprint, CognitoUserPoolAut
 from broker_contract.names import is_identifier
 from chalicelib import container
 from chalicelib.errors import forbidden, unauthorized
-from chalicelib.settings import AuthMode, auth_mode_from_env
+from chalicelib.settings import (
+    AuthMode,
+    PortalVariable,
+    auth_mode_from_env,
+    environment_problems,
+    user_pool_arns_from_env,
+)
 
 logger = logging.getLogger(__name__)
+#: set by the Chalice CLI for every command it runs (local, package, deploy), never in Lambda nor the test client
+CHALICE_CLI_VARIABLE = "AWS_CHALICE_CLI_MODE"
 
+
+def refuse_incomplete_environment(environ: Mapping[str, str]) -> None:
+    """Raise, listing what is missing, when the Chalice CLI loads the app with an environment it cannot run."""
+    if environ.get(CHALICE_CLI_VARIABLE) != "true":
+        return
+    problems = environment_problems(environ)
+    if problems:
+        listed = "".join(f"\n  - {problem}" for problem in problems)
+        raise RuntimeError(
+            f"the portal cannot run with this stage's environment:{listed}\n"
+            "Fill a deployed stage with `python -m cdktf_stacks.outputs --outputs-file outputs.json --stage <stage>`, "
+            "or run the whole broker locally with `make demo` (README: 'Run the portal yourself')."
+        )
+
+
+refuse_incomplete_environment(os.environ)
 MODE: AuthMode = auth_mode_from_env()
 auth_blueprint = Blueprint(__name__)
 TEAM_CONTEXT_KEY = "team"
@@ -52,13 +84,54 @@ def _build_authorizer(mode: AuthMode) -> Any:
     if mode is AuthMode.TOKEN:
         return auth_blueprint.authorizer(name="portal_token_authorizer", ttl_seconds=0)(_token_authorizer)
     if mode is AuthMode.COGNITO:
-        import os  # noqa: PLC0415 - only this mode needs the pool ARNs at import time
-
-        arns = [arn for arn in os.environ.get("BROKER_PORTAL_USER_POOL_ARN", "").split(",") if arn.strip()]
+        arns = list(user_pool_arns_from_env())
         if not arns:
-            raise RuntimeError("BROKER_PORTAL_AUTH=cognito needs BROKER_PORTAL_USER_POOL_ARN")
+            raise RuntimeError(f"{PortalVariable.AUTH}=cognito needs {PortalVariable.USER_POOL_ARN}")
+        _refuse_malformed_tokens_locally()
         return CognitoUserPoolAuthorizer("PortalUserPool", provider_arns=arns)
     return IAMAuthorizer()
+
+
+def jwt_claims(token: str) -> dict[str, Any]:
+    """The unverified claims of a JWT (what ``chalice local`` trusts); ``ValueError`` when it is not one."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise ValueError("not a JWT: expected header.payload.signature")
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = json.loads(payload)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"not a JWT: its payload is not base64url JSON ({error})") from error
+    if not isinstance(claims, dict):
+        raise ValueError("not a JWT: its payload is not a JSON object")
+    return claims
+
+
+def _refuse_malformed_tokens_locally() -> None:
+    """Make Chalice's local gateway answer 401 to a token that is not a JWT, as API Gateway's Cognito authorizer does.
+
+    ``chalice local`` and ``chalice.test.Client`` stand in for API Gateway with
+    ``chalice.local.LocalGatewayAuthorizer``, whose ``_decode_jwt_payload`` raises ``IndexError`` (or a
+    base64/JSON error) on any token that is not a JWT: the request dies with the connection dropped. The
+    Chalice runtime in Lambda has no ``chalice.local`` (the gateway authorizes there), so this only changes
+    local serving: a malformed token gets API Gateway's own answer, 401 ``{"message": "Unauthorized"}``.
+    Chalice offers no hook for its local authorizer, hence the replaced method.
+    """
+    try:
+        from chalice.local import LocalGatewayAuthorizer, NotAuthorizedError  # noqa: PLC0415 - absent in Lambda
+    except ImportError:
+        return
+
+    def decode(_gateway: Any, token: str) -> dict[str, Any]:
+        try:
+            return jwt_claims(token)
+        except ValueError as error:
+            logger.warning("refused a malformed Cognito token: %s", error)
+            raise NotAuthorizedError(
+                {"x-amzn-ErrorType": "UnauthorizedException"}, b'{"message":"Unauthorized"}'
+            ) from error
+
+    LocalGatewayAuthorizer._decode_jwt_payload = decode  # type: ignore[method-assign,assignment]
 
 
 AUTHORIZER: Any = _build_authorizer(MODE)

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from chalice.app import ChaliceUnhandledError, Request, Response
@@ -50,6 +51,20 @@ def api_view(func: Callable[P, Response]) -> Callable[P, Response]:
             raise ChaliceUnhandledError(error.__class__.__name__) from error
 
     return wrapper
+
+
+@dataclass(frozen=True)
+class Call:
+    """An authenticated request: who calls (their team) and the query parameters the route accepts."""
+
+    request: Request
+    team: str
+    params: dict[str, str]
+
+
+def incoming(request: Request, allowed: Collection[str] = ()) -> Call:
+    """Every route's first step: the caller's team (401/403), then the query (400 naming unknown parameters)."""
+    return Call(request, caller(request), query(request, allowed))
 
 
 def caller(request: Request) -> str:

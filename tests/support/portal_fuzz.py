@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from chalicelib.settings import PortalStage, RegistryMode
 
+from broker_contract.config import RuntimeConfig
 from tests.support.portal_wiring import create_buckets, create_catalog_table, runtime_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -239,15 +241,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             tokens.write_text(json.dumps(TOKENS))
             teams = work / "teams.json"
             teams.write_text(json.dumps(TEAM_TARGETS))
-            portal_env = {
-                **env,
-                **provision(endpoint),
-                "BROKER_AWS_ENDPOINT_URL": endpoint,
-                "BROKER_PORTAL_AUTH": "token",
-                "BROKER_PORTAL_TOKENS_FILE": str(tokens),
-                "BROKER_PORTAL_TEAMS_FILE": str(teams),
-                "BROKER_SCHEMA_REGISTRY_MODE": "local",
-            }
+            stage = PortalStage(
+                runtime=RuntimeConfig.from_env(provision(endpoint)),
+                tokens_file=tokens,
+                teams_file=teams,
+                registry_mode=RegistryMode.LOCAL,
+                aws_endpoint_url=endpoint,
+            )
+            portal_env = {**env, **stage.to_env()}
             portal_command = [sys.executable, "-m", "tests.support.portal_fuzz", "--serve", str(portal_port)]
             with running(portal_command, portal_env, PORTAL_DIR, work / "portal.log") as server:
                 wait_for(f"{portal}/health", server)

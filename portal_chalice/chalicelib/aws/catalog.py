@@ -2,7 +2,9 @@
 
 Every listing is a ``Query`` (on the table or one of its indexes); nothing here scans.
 Multi-item changes go through ``TransactWriteItems`` with conditions, so concurrent writers
-cannot lose one another's changes: the loser gets ``ConditionFailed``.
+cannot lose one another's changes. Each write is built with the domain exception its failed
+condition means (``Write``, exceptions in ``chalicelib.aws.conflicts``): the loser gets that
+exception, never a ``ClientError`` nor DynamoDB's cancellation reasons.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from broker_contract.catalog import BY_LISTING, PARTITION_KEY, SORT_KEY, Index, component_key, deployment_key
-from broker_contract.records import DeploymentRecord, plain_numbers
-from chalicelib.aws.lazy import LazyClient
+from broker_contract.catalog import BY_LISTING, PARTITION_KEY, SORT_KEY, Index
+from broker_contract.dynamo_items import deserialize, serialize
+from broker_contract.lazy_client import LazyClient
+from chalicelib.aws.conflicts import CatalogConflict, DuplicateSubscription, EventExists, LostUpdate, VersionMissing
 from chalicelib.records import (
     INTENTS_PARTITION,
     EventRecord,
@@ -32,30 +34,22 @@ from chalicelib.records import (
     version_key,
 )
 
-_SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
 
+@dataclass(frozen=True)
+class Write:
+    """One write of a catalog transaction and the exception its failed condition means.
 
-class ConditionFailed(Exception):
-    """A conditional write lost: the item changed (or exists / is gone) since it was read.
-
-    ``reasons`` holds, per transaction item, the cancellation code (``ConditionalCheckFailed``,
-    ``None`` ...), when DynamoDB reports them.
+    ``lost`` is called only when the condition failed, after the transaction was cancelled, so it
+    may read the item that won (the duplicate's id, the application's owner). A write without a
+    condition (or one whose loss means nothing more precise) loses with ``LostUpdate``.
     """
 
-    def __init__(self, reasons: Sequence[str | None] = ()) -> None:
-        super().__init__(f"condition failed: {list(reasons)}")
-        self.reasons = list(reasons)
+    operation: dict[str, Any]
+    lost: Callable[[], CatalogConflict] = LostUpdate
 
 
-def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    """Document form -> DynamoDB attribute-value form."""
-    return {key: _SERIALIZER.serialize(value) for key, value in item.items() if value is not None}
-
-
-def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    """DynamoDB attribute-value form -> plain Python (ints for whole numbers)."""
-    return {key: plain_numbers(_DESERIALIZER.deserialize(value)) for key, value in item.items()}
+#: DynamoDB's cancellation code of a transaction item whose condition expression was false
+_CONDITION_FAILED = "ConditionalCheckFailed"
 
 
 @dataclass(frozen=True)
@@ -134,17 +128,26 @@ class CatalogRepository(LazyClient):
                 return items
             start = page.last_key
 
-    def transact(self, operations: list[dict[str, Any]]) -> None:
-        """Run ``TransactWriteItems``; a lost condition raises ``ConditionFailed`` with the reasons."""
-        for operation in operations:
-            next(iter(operation.values()))["TableName"] = self.table_name
+    def transact(self, writes: Sequence[Write]) -> None:
+        """Run ``TransactWriteItems``: all writes or none.
+
+        When DynamoDB cancels it, raises the exception of the first write (in ``writes`` order) whose
+        condition failed; ``LostUpdate`` when none did (a concurrent transaction held an item).
+        """
+        items = [
+            {kind: {**body, "TableName": self.table_name} for kind, body in write.operation.items()} for write in writes
+        ]
         try:
-            self.client.transact_write_items(TransactItems=operations)
+            self.client.transact_write_items(TransactItems=items)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
+            # DynamoDB reports one reason per item, in the order the items were sent
             reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-            raise ConditionFailed(reasons) from error
+            for write, reason in zip(writes, reasons, strict=False):
+                if reason == _CONDITION_FAILED:
+                    raise write.lost() from error
+            raise LostUpdate(f"transaction cancelled: {reasons}") from error
 
     # --- events and versions ----------------------------------------------------------------
 
@@ -169,17 +172,19 @@ class CatalogRepository(LazyClient):
         return VersionRecord.from_item(item) if item else None
 
     def commit_new_event(
-        self, event: EventRecord, version: VersionRecord, intent: IntentRecord, extra: Sequence[dict[str, Any]] = ()
+        self, event: EventRecord, version: VersionRecord, intent: IntentRecord, extra: Sequence[Write] = ()
     ) -> None:
-        """Create an event with its first version; ``ConditionFailed`` when the event type exists.
+        """Create an event with its first version; ``EventExists`` when the event type exists.
 
-        ``extra`` (quota counters, the application claim: ``chalicelib.aws.guards``) joins the transaction, last.
+        ``extra`` (quota counters, the application claim: ``chalicelib.aws.guards``) joins the transaction, last,
+        and loses with its own exceptions (``QuotaExceeded``, ``ApplicationTaken``).
         """
+        exists = _lost(EventExists(event.event_type))
         self.transact(
             [
-                _put(event.to_item(), "attribute_not_exists(pk)"),
-                _put(version.to_item(), "attribute_not_exists(pk)"),
-                _put(intent.to_item(), "attribute_not_exists(pk)"),
+                Write(_put(event.to_item(), "attribute_not_exists(pk)"), exists),
+                Write(_put(version.to_item(), "attribute_not_exists(pk)"), exists),
+                _new_intent(intent),
                 *extra,
             ]
         )
@@ -190,21 +195,27 @@ class CatalogRepository(LazyClient):
         expected_revision: int,
         version: VersionRecord,
         intent: IntentRecord,
-        extra: Sequence[dict[str, Any]] = (),
+        extra: Sequence[Write] = (),
     ) -> None:
-        """Store ``event`` (new latest version, revision + 1) only if its revision is still ``expected``."""
+        """Store ``event`` (new latest version, revision + 1) only if its revision is still ``expected``.
+
+        ``LostUpdate`` when another change came first; ``extra`` (quota counters) loses with its own exceptions.
+        """
         self.transact(
             [
-                _put(event.to_item(), "revision = :expected", {":expected": expected_revision}),
-                _put(version.to_item(), "attribute_not_exists(pk)"),
-                _put(intent.to_item(), "attribute_not_exists(pk)"),
+                Write(_put(event.to_item(), "revision = :expected", {":expected": expected_revision})),
+                Write(_put(version.to_item(), "attribute_not_exists(pk)")),
+                _new_intent(intent),
                 *extra,
             ]
         )
 
     def replace_event(self, event: EventRecord, expected_revision: int) -> None:
-        """Store ``event`` only if its revision is still ``expected_revision`` (description changes)."""
-        self.transact([_put(event.to_item(), "revision = :expected", {":expected": expected_revision})])
+        """Store ``event`` only if its revision is still ``expected_revision`` (description changes).
+
+        ``LostUpdate`` when another change came first.
+        """
+        self.transact([Write(_put(event.to_item(), "revision = :expected", {":expected": expected_revision}))])
 
     def commit_retire(
         self,
@@ -212,38 +223,43 @@ class CatalogRepository(LazyClient):
         versions: Sequence[VersionRecord],
         event_change: tuple[EventRecord, int] | None,
         delete_event_revision: int | None,
-        extra: Sequence[dict[str, Any]] = (),
+        extra: Sequence[Write] = (),
     ) -> None:
         """Remove version items (each only while it has no subscriptions) and record the teardown intent.
 
         ``event_change`` stores the event with a new revision (a version removed); ``delete_event_revision``
-        deletes the event item instead. Both are conditional on the revision read.
+        deletes the event item instead. Both are conditional on the revision read: ``LostUpdate`` when a
+        version, a subscription or the event changed since.
         """
-        operations = [
-            {
-                "Delete": {
-                    "Key": serialize(version_key(version.event_type, version.version)),
-                    "ConditionExpression": "attribute_exists(pk) AND subscription_count = :zero",
-                    "ExpressionAttributeValues": serialize({":zero": 0}),
+        writes = [
+            Write(
+                {
+                    "Delete": {
+                        "Key": serialize(version_key(version.event_type, version.version)),
+                        "ConditionExpression": "attribute_exists(pk) AND subscription_count = :zero",
+                        "ExpressionAttributeValues": serialize({":zero": 0}),
+                    }
                 }
-            }
+            )
             for version in versions
         ]
         if event_change is not None:
             event, expected = event_change
-            operations.append(_put(event.to_item(), "revision = :expected", {":expected": expected}))
+            writes.append(Write(_put(event.to_item(), "revision = :expected", {":expected": expected})))
         if delete_event_revision is not None:
-            operations.append(
-                {
-                    "Delete": {
-                        "Key": serialize(event_key(intent.event_type)),
-                        "ConditionExpression": "revision = :expected",
-                        "ExpressionAttributeValues": serialize({":expected": delete_event_revision}),
+            writes.append(
+                Write(
+                    {
+                        "Delete": {
+                            "Key": serialize(event_key(intent.event_type)),
+                            "ConditionExpression": "revision = :expected",
+                            "ExpressionAttributeValues": serialize({":expected": delete_event_revision}),
+                        }
                     }
-                }
+                )
             )
-        operations.append(_put(intent.to_item(), "attribute_not_exists(pk)"))
-        self.transact([*operations, *extra])
+        writes.append(_new_intent(intent))
+        self.transact([*writes, *extra])
 
     def list_page(
         self,
@@ -272,28 +288,35 @@ class CatalogRepository(LazyClient):
         return [SubscriptionRecord.from_item(item) for item in items]
 
     def commit_subscription(
-        self, subscription: SubscriptionRecord, intent: IntentRecord, extra: Sequence[dict[str, Any]] = ()
+        self, subscription: SubscriptionRecord, intent: IntentRecord, extra: Sequence[Write] = ()
     ) -> None:
         """Store a subscription, its duplicate guard and the +1 on its version's counter, atomically.
 
-        ``ConditionFailed`` reasons are ordered: subscription, duplicate guard, version.
+        ``DuplicateSubscription`` (naming the one that won) when the same subscription exists, ``VersionMissing``
+        when its version is gone; ``extra`` (quota counters) loses with its own exceptions.
         """
         self.transact(
             [
-                _put(subscription.to_item(), "attribute_not_exists(pk)"),
-                _put(
-                    {**dedupe_key(subscription.dedupe_id), "subscription_id": subscription.subscription_id},
-                    "attribute_not_exists(pk)",
+                Write(_put(subscription.to_item(), "attribute_not_exists(pk)")),
+                Write(
+                    _put(
+                        {**dedupe_key(subscription.dedupe_id), "subscription_id": subscription.subscription_id},
+                        "attribute_not_exists(pk)",
+                    ),
+                    lambda: DuplicateSubscription(self.find_duplicate(subscription.dedupe_id)),
                 ),
-                {
-                    "Update": {
-                        "Key": serialize(version_key(subscription.event_type, subscription.version)),
-                        "UpdateExpression": "ADD subscription_count :one",
-                        "ConditionExpression": "attribute_exists(pk)",
-                        "ExpressionAttributeValues": serialize({":one": 1}),
-                    }
-                },
-                _put(intent.to_item(), "attribute_not_exists(pk)"),
+                Write(
+                    {
+                        "Update": {
+                            "Key": serialize(version_key(subscription.event_type, subscription.version)),
+                            "UpdateExpression": "ADD subscription_count :one",
+                            "ConditionExpression": "attribute_exists(pk)",
+                            "ExpressionAttributeValues": serialize({":one": 1}),
+                        }
+                    },
+                    _lost(VersionMissing(subscription.event_type, subscription.version)),
+                ),
+                _new_intent(intent),
                 *extra,
             ]
         )
@@ -303,13 +326,14 @@ class CatalogRepository(LazyClient):
         subscription: SubscriptionRecord,
         intent: IntentRecord,
         tombstone: SubscriptionRecord | None = None,
-        extra: Sequence[dict[str, Any]] = (),
+        extra: Sequence[Write] = (),
     ) -> None:
         """Delete a subscription and its guard, -1 on its version's counter, record the teardown intent.
 
-        ``extra`` are more operations of the same transaction (quota counters given back). With ``tombstone``
+        ``extra`` are more writes of the same transaction (quota counters given back). With ``tombstone``
         (an event owner's forced removal) the subscription item is replaced by it instead, so the subscribing
-        team still sees the subscription, why it went and its teardown.
+        team still sees the subscription, why it went and its teardown. ``LostUpdate`` when the subscription or
+        its version went meanwhile.
         """
         removal: dict[str, Any] = (
             _put(tombstone.to_item(), "attribute_exists(pk)")
@@ -321,35 +345,43 @@ class CatalogRepository(LazyClient):
                 }
             }
         )
-        operations: list[dict[str, Any]] = [
-            removal,
-            {"Delete": {"Key": serialize(dedupe_key(subscription.dedupe_id))}},
-            {
-                "Update": {
-                    "Key": serialize(version_key(subscription.event_type, subscription.version)),
-                    "UpdateExpression": "ADD subscription_count :minus",
-                    "ConditionExpression": "attribute_exists(pk)",
-                    "ExpressionAttributeValues": serialize({":minus": -1}),
-                }
-            },
-            _put(intent.to_item(), "attribute_not_exists(pk)"),
-            *extra,
-        ]
-        self.transact(operations)
+        self.transact(
+            [
+                Write(removal),
+                Write({"Delete": {"Key": serialize(dedupe_key(subscription.dedupe_id))}}),
+                Write(
+                    {
+                        "Update": {
+                            "Key": serialize(version_key(subscription.event_type, subscription.version)),
+                            "UpdateExpression": "ADD subscription_count :minus",
+                            "ConditionExpression": "attribute_exists(pk)",
+                            "ExpressionAttributeValues": serialize({":minus": -1}),
+                        }
+                    }
+                ),
+                _new_intent(intent),
+                *extra,
+            ]
+        )
 
     def replace_subscription(
         self, subscription: SubscriptionRecord, expected_deployment_id: str, intent: IntentRecord
     ) -> None:
-        """Store a changed subscription (and its deployment intent) only if nobody changed it since it was read."""
+        """Store a changed subscription (and its deployment intent) only if nobody changed it since it was read.
+
+        ``LostUpdate`` when somebody did (or removed it).
+        """
         self.transact(
             [
-                _put(
-                    subscription.to_item(),
-                    "deployment_id = :expected AND (attribute_not_exists(#status) OR #status = :active)",
-                    {":expected": expected_deployment_id, ":active": "active"},
-                    {"#status": "status"},
+                Write(
+                    _put(
+                        subscription.to_item(),
+                        "deployment_id = :expected AND (attribute_not_exists(#status) OR #status = :active)",
+                        {":expected": expected_deployment_id, ":active": "active"},
+                        {"#status": "status"},
+                    )
                 ),
-                _put(intent.to_item(), "attribute_not_exists(pk)"),
+                _new_intent(intent),
             ]
         )
 
@@ -369,35 +401,15 @@ class CatalogRepository(LazyClient):
     def delete_intent(self, intent_id: str) -> None:
         self.client.delete_item(TableName=self.table_name, Key=serialize(intent_key(intent_id)))
 
-    # --- deployments and components ---------------------------------------------------------
 
-    def get_deployment(self, deployment_id: str) -> DeploymentRecord | None:
-        item = self._get(deployment_key(deployment_id))
-        return DeploymentRecord.from_item(item) if item else None
+def _lost(exception: CatalogConflict) -> Callable[[], CatalogConflict]:
+    """A ``Write.lost`` that needs nothing read: it always means ``exception``."""
+    return lambda: exception
 
-    def put_deployment(self, record: DeploymentRecord) -> None:
-        """Create the record; ``ConditionFailed`` if a record with this id exists already."""
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=serialize(record.to_item()),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise ConditionFailed(["ConditionalCheckFailed"]) from error
-            raise
 
-    def reserve_sequence(self, component_id: str) -> int:
-        """The component's next deployment sequence, reserved with an atomic ADD (1, 2, 3 ...)."""
-        response = self.client.update_item(
-            TableName=self.table_name,
-            Key=serialize(component_key(component_id)),
-            UpdateExpression="ADD next_sequence :one SET component_id = :component",
-            ExpressionAttributeValues=serialize({":one": 1, ":component": component_id}),
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(deserialize(response["Attributes"])["next_sequence"])
+def _new_intent(intent: IntentRecord) -> Write:
+    # intent ids are random: the condition only guards against reusing one, a loss is a plain LostUpdate
+    return Write(_put(intent.to_item(), "attribute_not_exists(pk)"))
 
 
 def _put(

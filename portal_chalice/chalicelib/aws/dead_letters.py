@@ -1,25 +1,39 @@
 """SQS adapter for the dead-letter queue of a subscription's rule target (named by ``ConsumerNames``).
 
 EventBridge puts an event it could not deliver in the DLQ as the message body, with the reason as
-message attributes (``ERROR_CODE``, ``ERROR_MESSAGE``, ``RULE_ARN``, ``TARGET_ARN``).
+message attributes (``ERROR_CODE``, ``ERROR_MESSAGE``, ``RULE_ARN``, ``TARGET_ARN``). Every call
+raises ``QueueMissing`` when the queue does not exist, also one torn down between two calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.aws.lazy import LazyClient
+from broker_contract.lazy_client import LazyClient
 
 #: ReceiveMessage returns at most this many messages per call (SQS limit)
 RECEIVE_LIMIT = 10
+#: SQS's error codes for a queue that does not exist (query and JSON protocols)
+_MISSING = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 
 
 class QueueMissing(Exception):
     """The dead-letter queue does not exist (the consumer is not deployed yet, or torn down)."""
+
+
+@contextmanager
+def _queue_must_exist(queue: str) -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in _MISSING:
+            raise QueueMissing(queue) from error
+        raise
 
 
 @dataclass(frozen=True)
@@ -40,34 +54,29 @@ class DeadLetterQueues(LazyClient):
         super().__init__(client_factory)
 
     def url(self, queue_name: str) -> str:
-        try:
+        with _queue_must_exist(queue_name):
             return str(self.client.get_queue_url(QueueName=queue_name)["QueueUrl"])
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in (
-                "AWS.SimpleQueueService.NonExistentQueue",
-                "QueueDoesNotExist",
-            ):
-                raise QueueMissing(queue_name) from error
-            raise
 
     def count(self, queue_url: str) -> int:
-        attributes = self.client.get_queue_attributes(
-            QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
-        )["Attributes"]
+        with _queue_must_exist(queue_url):
+            attributes = self.client.get_queue_attributes(
+                QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]
         return int(attributes.get("ApproximateNumberOfMessages", 0))
 
     def receive(self, queue_url: str, limit: int, visibility_timeout: int) -> list[QueuedMessage]:
         """Up to ``limit`` (≤ 10) messages, hidden from other readers for ``visibility_timeout`` seconds."""
         if limit <= 0:
             return []
-        response = self.client.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=min(limit, RECEIVE_LIMIT),
-            VisibilityTimeout=visibility_timeout,
-            WaitTimeSeconds=0,
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["SentTimestamp"],
-        )
+        with _queue_must_exist(queue_url):
+            response = self.client.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=min(limit, RECEIVE_LIMIT),
+                VisibilityTimeout=visibility_timeout,
+                WaitTimeSeconds=0,
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["SentTimestamp"],
+            )
         messages = []
         for message in response.get("Messages", []):
             attributes = {
@@ -88,11 +97,13 @@ class DeadLetterQueues(LazyClient):
 
     def release(self, queue_url: str, messages: list[QueuedMessage]) -> None:
         """Make received messages visible again at once (a sample must not hide them)."""
-        for message in messages:
-            self.client.change_message_visibility(
-                QueueUrl=queue_url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=0
-            )
+        with _queue_must_exist(queue_url):
+            for message in messages:
+                self.client.change_message_visibility(
+                    QueueUrl=queue_url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=0
+                )
 
     def delete(self, queue_url: str, messages: list[QueuedMessage]) -> None:
-        for message in messages:
-            self.client.delete_message(QueueUrl=queue_url, ReceiptHandle=message.receipt_handle)
+        with _queue_must_exist(queue_url):
+            for message in messages:
+                self.client.delete_message(QueueUrl=queue_url, ReceiptHandle=message.receipt_handle)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from chalicelib.aws.lazy import LazyClient
+from botocore.exceptions import ClientError
+
+from broker_contract.lazy_client import LazyClient
 
 
 class ApiKeyMissing(LookupError):
@@ -15,9 +17,8 @@ class ApiKeys(LazyClient):
     def value(self, api_key_id: str) -> str:
         try:
             response = self.client.get_api_key(apiKey=api_key_id, includeValue=True)
-        except Exception as error:
-            code = getattr(error, "response", {}).get("Error", {}).get("Code")
-            if code == "NotFoundException":
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "NotFoundException":
                 raise ApiKeyMissing(api_key_id) from error
             raise
         return str(response["value"])

@@ -7,8 +7,10 @@
 * claim ``APPLICATION#<application>`` / ``OWNER``: the team an application belongs to, written with
   the first event registered under it.
 
-The operations returned here are opaque transaction items that the catalog's ``commit_*`` methods
-append to their own transaction (``extra``); only this module and ``catalog`` speak DynamoDB.
+The writes returned here join the transaction of a catalog ``commit_*`` method (``extra``), each with
+what its failed condition means: ``QuotaExceeded`` (a concurrent change took the last places),
+``ApplicationTaken`` (another team claimed the application first). Only this module and ``catalog``
+speak DynamoDB.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from datetime import datetime
 from typing import Any
 
 from broker_contract.catalog import PARTITION_KEY, SORT_KEY
-from chalicelib.aws.catalog import CatalogRepository, deserialize, serialize
-from chalicelib.aws.lazy import LazyClient
-
-#: one item of a TransactWriteItems call, as the catalog's commit methods accept it in ``extra``
-TransactItem = dict[str, Any]
+from broker_contract.dynamo_items import deserialize, serialize
+from broker_contract.lazy_client import LazyClient
+from chalicelib.aws.catalog import CatalogRepository, Write
+from chalicelib.aws.conflicts import ApplicationTaken, QuotaExceeded
 
 
 def counter_key(name: str) -> dict[str, str]:
@@ -58,26 +59,31 @@ class CatalogGuards(LazyClient):
             found[name] = int(item.get("used", 0)) if item else 0
         return found
 
-    def reserve(self, name: str, amount: int, limit: int) -> TransactItem:
-        """+``amount`` on the counter, only while the result stays within ``limit``."""
-        return {
-            "Update": {
-                "Key": serialize(counter_key(name)),
-                "UpdateExpression": "ADD used :amount",
-                "ConditionExpression": "attribute_not_exists(used) OR used <= :room",
-                "ExpressionAttributeValues": serialize({":amount": amount, ":room": limit - amount}),
-            }
-        }
+    def reserve(self, name: str, amount: int, limit: int) -> Write:
+        """+``amount`` on the counter, only while the result stays within ``limit`` (else ``QuotaExceeded``)."""
+        return Write(
+            {
+                "Update": {
+                    "Key": serialize(counter_key(name)),
+                    "UpdateExpression": "ADD used :amount",
+                    "ConditionExpression": "attribute_not_exists(used) OR used <= :room",
+                    "ExpressionAttributeValues": serialize({":amount": amount, ":room": limit - amount}),
+                }
+            },
+            lambda: QuotaExceeded(name, amount),
+        )
 
-    def release(self, name: str, amount: int) -> TransactItem:
+    def release(self, name: str, amount: int) -> Write:
         """-``amount`` on the counter (unconditional: freeing never fails a change)."""
-        return {
-            "Update": {
-                "Key": serialize(counter_key(name)),
-                "UpdateExpression": "ADD used :amount",
-                "ExpressionAttributeValues": serialize({":amount": -amount}),
+        return Write(
+            {
+                "Update": {
+                    "Key": serialize(counter_key(name)),
+                    "UpdateExpression": "ADD used :amount",
+                    "ExpressionAttributeValues": serialize({":amount": -amount}),
+                }
             }
-        }
+        )
 
     def set_usage(self, name: str, used: int) -> None:
         """Overwrite a counter with a recount (``manage recount-quotas``)."""
@@ -88,20 +94,26 @@ class CatalogGuards(LazyClient):
         item = self._get(application_key(application))
         return str(item["owner"]) if item else None
 
-    def claim_application(self, application: str, team: str, at: datetime) -> TransactItem:
-        """Record ``team`` as the application's owner unless another team holds it already."""
-        return {
-            "Put": {
-                "Item": serialize(
-                    {
-                        **application_key(application),
-                        "application": application,
-                        "owner": team,
-                        "claimed_at": at.isoformat(),
-                    }
-                ),
-                "ConditionExpression": "attribute_not_exists(pk) OR #owner = :team",
-                "ExpressionAttributeNames": {"#owner": "owner"},
-                "ExpressionAttributeValues": serialize({":team": team}),
-            }
-        }
+    def claim_application(self, application: str, team: str, at: datetime) -> Write:
+        """Record ``team`` as the application's owner unless another team holds it already.
+
+        Loses with ``ApplicationTaken`` naming the team that claimed it first.
+        """
+        return Write(
+            {
+                "Put": {
+                    "Item": serialize(
+                        {
+                            **application_key(application),
+                            "application": application,
+                            "owner": team,
+                            "claimed_at": at.isoformat(),
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk) OR #owner = :team",
+                    "ExpressionAttributeNames": {"#owner": "owner"},
+                    "ExpressionAttributeValues": serialize({":team": team}),
+                }
+            },
+            lambda: ApplicationTaken(application, self.application_owner(application)),
+        )

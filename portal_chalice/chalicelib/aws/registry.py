@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from chalicelib.aws.lazy import LazyClient
+from broker_contract.lazy_client import LazyClient
 
 logger = logging.getLogger(__name__)
 

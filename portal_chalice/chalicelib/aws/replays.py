@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.aws.lazy import LazyClient
+from broker_contract.lazy_client import LazyClient
 
 
 class ReplayNotFound(Exception):

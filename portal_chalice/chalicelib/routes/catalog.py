@@ -19,7 +19,7 @@ from chalice.app import Blueprint, Response
 from chalicelib.auth import AUTHORIZER
 from chalicelib.container import services
 from chalicelib.errors import not_found
-from chalicelib.http import api_view, caller, json_response, optional_identifier, query
+from chalicelib.http import api_view, incoming, json_response, optional_identifier
 from chalicelib.services.graph import GraphService
 
 catalog_blueprint = Blueprint(__name__)
@@ -74,7 +74,5 @@ def catalog_asset(name: str) -> Response:
 @bp.route("/graph", methods=["GET"], authorizer=AUTHORIZER)
 @api_view
 def get_graph() -> Response:
-    request = bp.current_request
-    caller(request)
-    params = query(request, ("event_type",))
-    return json_response(GraphService(services().backend).graph(optional_identifier(params, "event_type")))
+    call = incoming(bp.current_request, ("event_type",))
+    return json_response(GraphService(services().backend).graph(optional_identifier(call.params, "event_type")))

@@ -6,7 +6,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.auth import AUTHORIZER
 from chalicelib.container import services
-from chalicelib.http import api_view, caller, deployment_id, json_response, query
+from chalicelib.http import api_view, deployment_id, incoming, json_response
 
 deployments_blueprint = Blueprint(__name__)
 bp = deployments_blueprint
@@ -15,16 +15,12 @@ bp = deployments_blueprint
 @bp.route("/deployments/{dep_id}", methods=["GET"], authorizer=AUTHORIZER)
 @api_view
 def get_deployment(dep_id: str) -> Response:
-    request = bp.current_request
-    team = caller(request)
-    query(request, ())
-    return json_response(services().deployments.get(team, deployment_id(dep_id)))
+    call = incoming(bp.current_request)
+    return json_response(services().deployments.get(call.team, deployment_id(dep_id)))
 
 
 @bp.route("/deployments/{dep_id}/terraform", methods=["GET"], authorizer=AUTHORIZER)
 @api_view
 def get_terraform(dep_id: str) -> Response:
-    request = bp.current_request
-    team = caller(request)
-    query(request, ())
-    return json_response(services().deployments.terraform(team, deployment_id(dep_id)))
+    call = incoming(bp.current_request)
+    return json_response(services().deployments.terraform(call.team, deployment_id(dep_id)))

@@ -6,7 +6,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.auth import AUTHORIZER
 from chalicelib.container import services
-from chalicelib.http import api_view, caller, identifier, json_response, query, version_number
+from chalicelib.http import api_view, identifier, incoming, json_response, version_number
 
 producers_blueprint = Blueprint(__name__)
 bp = producers_blueprint
@@ -15,9 +15,7 @@ bp = producers_blueprint
 @bp.route("/events/{event_type}/versions/{version}/producer", methods=["GET"], authorizer=AUTHORIZER)
 @api_view
 def get_producer_access(event_type: str, version: str) -> Response:
-    request = bp.current_request
-    team = caller(request)
-    query(request, ())
-    answer = services().producers.access(team, identifier(event_type, "event_type"), version_number(version))
+    call = incoming(bp.current_request)
+    answer = services().producers.access(call.team, identifier(event_type, "event_type"), version_number(version))
     # what does not apply is absent, as the model's document says, not null
     return json_response(answer.model_dump(mode="json", exclude_none=True))

@@ -9,7 +9,7 @@ from chalice.app import Blueprint, Response
 from chalicelib.auth import AUTHORIZER
 from chalicelib.container import services
 from chalicelib.errors import FieldProblem, bad_request
-from chalicelib.http import api_view, caller, json_response, parse_body, query, subscription_id
+from chalicelib.http import api_view, incoming, json_response, parse_body, subscription_id
 from chalicelib.models import ReplayRequest, SubscriptionChangeRequest, SubscriptionCreateRequest
 from chalicelib.services.pagination import parse_limit
 
@@ -20,50 +20,41 @@ bp = subscriptions_blueprint
 @bp.route("/subscriptions", methods=["POST"], authorizer=AUTHORIZER)
 @api_view
 def create_subscription() -> Response:
-    request = bp.current_request
-    team = caller(request)
-    query(request, ())
-    body = parse_body(request, SubscriptionCreateRequest)
-    return json_response(services().subscriptions.create(team, body), 201)
+    call = incoming(bp.current_request)
+    body = parse_body(call.request, SubscriptionCreateRequest)
+    return json_response(services().subscriptions.create(call.team, body), 201)
 
 
 @bp.route("/subscriptions", methods=["GET"], authorizer=AUTHORIZER)
 @api_view
 def list_subscriptions() -> Response:
-    request = bp.current_request
-    team = caller(request)
-    params = query(request, ("limit", "cursor"))
-    return json_response(services().subscriptions.list(team, parse_limit(params.get("limit")), params.get("cursor")))
+    call = incoming(bp.current_request, ("limit", "cursor"))
+    limit = parse_limit(call.params.get("limit"))
+    return json_response(services().subscriptions.list(call.team, limit, call.params.get("cursor")))
 
 
 @bp.route("/subscriptions/{sub_id}", methods=["GET"], authorizer=AUTHORIZER)
 @api_view
 def get_subscription(sub_id: str) -> Response:
-    request = bp.current_request
-    team = caller(request)
-    query(request, ())
-    return json_response(services().subscriptions.get(team, subscription_id(sub_id)))
+    call = incoming(bp.current_request)
+    return json_response(services().subscriptions.get(call.team, subscription_id(sub_id)))
 
 
 @bp.route("/subscriptions/{sub_id}", methods=["DELETE"], authorizer=AUTHORIZER)
 @api_view
 def delete_subscription(sub_id: str) -> Response:
-    request = bp.current_request
-    team = caller(request)
-    query(request, ())
-    deployment = services().subscriptions.delete(team, subscription_id(sub_id))
+    call = incoming(bp.current_request)
+    deployment = services().subscriptions.delete(call.team, subscription_id(sub_id))
     return json_response({"subscription_id": sub_id, "deployment_id": deployment})
 
 
 @bp.route("/subscriptions/{sub_id}", methods=["PATCH"], authorizer=AUTHORIZER, content_types=["application/json"])
 @api_view
 def change_subscription(sub_id: str) -> Response:
-    request = bp.current_request
-    team = caller(request)
-    query(request, ())
+    call = incoming(bp.current_request)
     identity = subscription_id(sub_id)
-    body = parse_body(request, SubscriptionChangeRequest)
-    return json_response(services().consumers.change(team, identity, body))
+    body = parse_body(call.request, SubscriptionChangeRequest)
+    return json_response(services().consumers.change(call.team, identity, body))
 
 
 @bp.route(
@@ -71,21 +62,17 @@ def change_subscription(sub_id: str) -> Response:
 )
 @api_view
 def start_replay(sub_id: str) -> Response:
-    request = bp.current_request
-    team = caller(request)
-    query(request, ())
+    call = incoming(bp.current_request)
     identity = subscription_id(sub_id)
-    body = parse_body(request, ReplayRequest)
-    return json_response(services().recovery.start_replay(team, identity, body.start, body.end), 201)
+    body = parse_body(call.request, ReplayRequest)
+    return json_response(services().recovery.start_replay(call.team, identity, body.start, body.end), 201)
 
 
 @bp.route("/subscriptions/{sub_id}/replays/{replay_name}", methods=["GET"], authorizer=AUTHORIZER)
 @api_view
 def get_replay(sub_id: str, replay_name: str) -> Response:
-    request = bp.current_request
-    team = caller(request)
-    query(request, ())
-    return json_response(services().recovery.replay(team, subscription_id(sub_id), replay_name))
+    call = incoming(bp.current_request)
+    return json_response(services().recovery.replay(call.team, subscription_id(sub_id), replay_name))
 
 
 def sample_size(raw: str | None) -> int:
@@ -100,17 +87,13 @@ def sample_size(raw: str | None) -> int:
 @bp.route("/subscriptions/{sub_id}/dead-letters", methods=["GET"], authorizer=AUTHORIZER)
 @api_view
 def get_dead_letters(sub_id: str) -> Response:
-    request = bp.current_request
-    team = caller(request)
-    params = query(request, ("sample",))
+    call = incoming(bp.current_request, ("sample",))
     identity = subscription_id(sub_id)
-    return json_response(services().recovery.dead_letters(team, identity, sample_size(params.get("sample"))))
+    return json_response(services().recovery.dead_letters(call.team, identity, sample_size(call.params.get("sample"))))
 
 
 @bp.route("/subscriptions/{sub_id}/dead-letters/redrive", methods=["POST"], authorizer=AUTHORIZER)
 @api_view
 def redrive_dead_letters(sub_id: str) -> Response:
-    request = bp.current_request
-    team = caller(request)
-    query(request, ())
-    return json_response(services().recovery.redrive(team, subscription_id(sub_id)))
+    call = incoming(bp.current_request)
+    return json_response(services().recovery.redrive(call.team, subscription_id(sub_id)))

@@ -13,8 +13,9 @@ from datetime import datetime
 
 from broker_contract.catalog import BY_APPLICATION
 from broker_contract.teams import TeamDirectory
-from chalicelib.aws.catalog import CatalogRepository, ConditionFailed
-from chalicelib.aws.guards import CatalogGuards, TransactItem
+from chalicelib.aws.catalog import CatalogRepository, Write
+from chalicelib.aws.conflicts import ApplicationTaken
+from chalicelib.aws.guards import CatalogGuards
 from chalicelib.errors import ApiError, FieldProblem
 from chalicelib.records import application_partition
 
@@ -40,8 +41,11 @@ class ApplicationOwnership:
         self.directory = directory
         self.environment = environment
 
-    def claim(self, team: str, application: str, at: datetime) -> list[TransactItem]:
-        """403 unless ``team`` may use ``application``; else the claim item for the event's transaction."""
+    def claim(self, team: str, application: str, at: datetime) -> list[Write]:
+        """403 unless ``team`` may use ``application``; else the claim write for the event's transaction.
+
+        The claim loses with ``ApplicationTaken`` when another team claimed it meanwhile: see ``refusal``.
+        """
         reserved = self.directory.application_owner(application)
         if reserved is not None:
             if reserved != team:
@@ -58,8 +62,6 @@ class ApplicationOwnership:
             raise _refusal(application, owner, "it registered the first event under it")
         return [self.guards.claim_application(application, team, at)]
 
-    def race(self, failure: ConditionFailed, index: int, application: str) -> None:
-        """Raise the 403 when the claim (item ``index`` of the transaction) lost to another team."""
-        if index < len(failure.reasons) and failure.reasons[index] == "ConditionalCheckFailed":
-            owner = self.guards.application_owner(application) or "another team"
-            raise _refusal(application, owner, "it registered the first event under it")
+    def refusal(self, taken: ApplicationTaken) -> ApiError:
+        """The 403 for a claim that lost to another team's concurrent first event."""
+        return _refusal(taken.application, taken.owner or "another team", "it registered the first event under it")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 
 from broker_contract.config import RuntimeConfig
+from broker_contract.deployment_store import DeploymentStore
+from broker_contract.dynamodb_store import DynamoDBDeploymentStore
 from broker_contract.names import BrokerNames
 from broker_contract.records import utc_now
 from chalicelib.aws.catalog import CatalogRepository
@@ -40,6 +42,18 @@ class Backend:
     dead_letters: DeadLetterQueues = field(default_factory=lambda: DeadLetterQueues(_unconfigured("sqs")))
     clock: Callable[[], datetime] = utc_now
     new_hex: Callable[[], str] = field(default=random_hex)
+    #: the deployment records (default: the store on the catalog's table and DynamoDB client)
+    deployment_store: InitVar[DeploymentStore | None] = None
+    deployments: DeploymentStore = field(init=False)
+
+    def __post_init__(self, deployment_store: DeploymentStore | None) -> None:
+        catalog = self.catalog
+        self.deployments = deployment_store or DynamoDBDeploymentStore(
+            # through the attribute, so a clock replaced later (tests) is the store's too
+            catalog.table_name,
+            lambda: catalog.client,
+            clock=lambda: self.clock(),  # noqa: PLW0108
+        )
 
     @property
     def names(self) -> BrokerNames:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from broker_contract.catalog import BY_LISTING
 from broker_contract.models import DeploymentAction, DeploymentStatus
 from broker_contract.schemas import data_field_paths
-from chalicelib.aws.catalog import ConditionFailed
+from chalicelib.aws.conflicts import CatalogConflict
 from chalicelib.errors import FieldProblem, bad_request, conflict, forbidden, from_validation_error, not_found
 from chalicelib.models import (
     EventSubscription,
@@ -64,7 +64,7 @@ class ConsumerService:
         items = []
         for item in page.items:
             record = SubscriptionRecord.from_item(item)
-            deployment = catalog.get_deployment(record.deployment_id)
+            deployment = self.backend.deployments.get(record.deployment_id)
             items.append(
                 EventSubscription(
                     subscription_id=record.subscription_id,
@@ -137,7 +137,7 @@ class ConsumerService:
         )
         try:
             catalog.replace_subscription(updated, record.deployment_id, intent)
-        except ConditionFailed:
+        except CatalogConflict:
             raise conflict(f"subscription {subscription_id} changed concurrently; read it again and retry") from None
         run_intent(self.workflows, intent, f"change of subscription {subscription_id}")
         return to_api(updated)

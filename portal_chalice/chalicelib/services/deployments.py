@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, ProducerDeployment
+from broker_contract.models import ConsumerDeployment, DeploymentAction, ProducerDeployment
 from broker_contract.names import deployment_file_key
-from broker_contract.records import DeploymentRecord, StatusChange
-from chalicelib.aws.catalog import ConditionFailed
+from broker_contract.records import DeploymentRecord
 from chalicelib.errors import forbidden, not_found
 from chalicelib.services.backend import Backend
 
@@ -40,38 +39,30 @@ class DeploymentPlan:
 
 def submit(backend: Backend, plan: DeploymentPlan) -> DeploymentRecord:
     """Request ``plan`` (idempotent per deployment id): sequence, pending record, then the file."""
-    catalog = backend.catalog
-    record = catalog.get_deployment(plan.deployment_id)
+    store = backend.deployments
+    record = store.get(plan.deployment_id)
     if record is None:
-        sequence = catalog.reserve_sequence(plan.component_id)
+        sequence = store.reserve_sequence(plan.component_id)
         bucket = backend.config.producer_bucket_name if plan.kind == "producer" else backend.config.consumer_bucket_name
-        now = backend.clock()
-        record = DeploymentRecord(
-            deployment_id=plan.deployment_id,
-            kind=plan.kind,
-            component_id=plan.component_id,
-            action=plan.action,
-            sequence=sequence,
-            status=DeploymentStatus.PENDING,
-            requested_by=plan.requested_by,
-            requested_at=plan.requested_at,
-            updated_at=now,
-            file_bucket=bucket,
-            file_key=deployment_file_key(plan.component_id, sequence, plan.deployment_id),
-            event_type=plan.event_type,
-            version=plan.version,
-            subscription_id=plan.subscription_id,
-            event_owner=plan.event_owner,
-            history=[StatusChange(status=DeploymentStatus.PENDING, at=now)],
+        # another run of the same intent may have recorded it first: the stored record (and its sequence) wins
+        record = store.create_pending(
+            DeploymentRecord.pending(
+                deployment_id=plan.deployment_id,
+                kind=plan.kind,
+                component_id=plan.component_id,
+                action=plan.action,
+                sequence=sequence,
+                requested_by=plan.requested_by,
+                requested_at=plan.requested_at,
+                file_bucket=bucket,
+                file_key=deployment_file_key(plan.component_id, sequence, plan.deployment_id),
+                event_type=plan.event_type,
+                version=plan.version,
+                subscription_id=plan.subscription_id,
+                event_owner=plan.event_owner,
+                at=backend.clock(),
+            )
         )
-        try:
-            catalog.put_deployment(record)
-        except ConditionFailed:
-            # Another run of the same intent recorded it first; use its sequence.
-            existing = catalog.get_deployment(plan.deployment_id)
-            if existing is None:
-                raise
-            record = existing
     # Never rewrite a file the generator may already have handled: that would trigger it twice.
     if backend.storage.get_json(record.file_bucket, record.file_key) is None:
         document = plan.build(record.sequence)
@@ -86,7 +77,7 @@ class DeploymentService:
         self.backend = backend
 
     def _readable(self, team: str, deployment_id: str) -> DeploymentRecord:
-        record = self.backend.catalog.get_deployment(deployment_id)
+        record = self.backend.deployments.get(deployment_id)
         if record is None:
             raise not_found(f"deployment {deployment_id} not found")
         if record.requested_by != team and not self._owned_event_then(team, record):

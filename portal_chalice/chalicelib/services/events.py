@@ -9,7 +9,7 @@ from broker_contract.capacity import version_demand
 from broker_contract.catalog import BY_APPLICATION, BY_LISTING, BY_TEAM, Index
 from broker_contract.names import MAX_VERSION, detail_type, producer_endpoint_path
 from broker_contract.schemas import draft04_problems, envelope_schema
-from chalicelib.aws.catalog import ConditionFailed
+from chalicelib.aws.conflicts import ApplicationTaken, CatalogConflict, QuotaExceeded
 from chalicelib.errors import FieldProblem, bad_request, conflict, forbidden, incompatible, not_found
 from chalicelib.models import (
     EventChange,
@@ -199,14 +199,15 @@ class EventService:
             compatibility_mode=request.compatibility_mode.value,
         )
         claim = self.applications.claim(team, request.application, now)
-        demand = version_demand(event.connection_type, 1, new_event_type=True)
-        counters = self.quotas.reserve(demand)
+        counters = self.quotas.reserve(version_demand(event.connection_type, 1, new_event_type=True))
         try:
             catalog.commit_new_event(event, version, intent, [*claim, *counters])
-        except ConditionFailed as failure:
-            if claim:
-                self.applications.race(failure, 3, request.application)
-            self.quotas.race(failure, 3 + len(claim), demand)
+        except ApplicationTaken as taken:
+            raise self.applications.refusal(taken) from None
+        except QuotaExceeded as exceeded:
+            raise self.quotas.refusal(exceeded) from None
+        except CatalogConflict:
+            # EventExists, or a concurrent transaction on the same event type
             raise conflict(f"event type {request.event_type!r} exists already; change it with PUT") from None
         run_intent(self.workflows, intent, f"event type {request.event_type!r} v1")
         return EventChange(
@@ -338,7 +339,7 @@ class EventService:
             )
             try:
                 catalog.replace_event(changed, event.revision)
-            except ConditionFailed:
+            except CatalogConflict:
                 raise lost from None
             return EventChange(
                 event=summary(changed),
@@ -374,12 +375,12 @@ class EventService:
                 "updated_at": now,
             }
         )
-        demand = version_demand(event.connection_type, 1)
-        counters = self.quotas.reserve(demand)
+        counters = self.quotas.reserve(version_demand(event.connection_type, 1))
         try:
             catalog.commit_new_version(changed, event.revision, version, intent, counters)
-        except ConditionFailed as failure:
-            self.quotas.race(failure, 3, demand)
+        except QuotaExceeded as exceeded:
+            raise self.quotas.refusal(exceeded) from None
+        except CatalogConflict:
             raise lost from None
         run_intent(self.workflows, intent, f"event type {event_type!r} v{number}")
         return EventChange(
@@ -450,7 +451,7 @@ class EventService:
                 None if version is not None else event.revision,
                 self.quotas.release(version_demand(event.connection_type, len(targets))),
             )
-        except ConditionFailed:
+        except CatalogConflict:
             raise conflict(
                 f"{what} changed concurrently (new version or subscription); read it again and retry"
             ) from None

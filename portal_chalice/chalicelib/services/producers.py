@@ -47,7 +47,7 @@ class ProducerAccess:
             raise not_found(f"event type {event_type!r} has no version {version}")
         if event.owner != team:
             raise forbidden(f"only the owning team ({event.owner}) receives the credentials of {event_type}")
-        deployment = catalog.get_deployment(record.deployment_id)
+        deployment = self.backend.deployments.get(record.deployment_id)
         status = deployment.status if deployment else DeploymentStatus.PENDING
         answer: dict[str, Any] = {
             "event_type": event_type,

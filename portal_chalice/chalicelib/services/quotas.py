@@ -18,12 +18,11 @@ from broker_contract.catalog import BY_LISTING
 from broker_contract.config import Quotas
 from broker_contract.models import ConsumerDeployment
 from broker_contract.routing import consumer_event_pattern, event_pattern_json
-from chalicelib.aws.catalog import CatalogRepository, ConditionFailed
-from chalicelib.aws.guards import CatalogGuards, TransactItem
+from chalicelib.aws.catalog import CatalogRepository, Write
+from chalicelib.aws.conflicts import QuotaExceeded
+from chalicelib.aws.guards import CatalogGuards
 from chalicelib.errors import ApiError, FieldProblem, bad_request
 from chalicelib.records import EVENTS_PARTITION, EventRecord
-
-_CONDITION_FAILED = "ConditionalCheckFailed"
 
 
 class QuotaGuard:
@@ -49,8 +48,11 @@ class QuotaGuard:
         message = f"quota {counted.quota} reached: {state}, this change needs {amount} more ({counted.what})"
         return ApiError(message, (FieldProblem(f"quotas.{counted.quota}", rule),), 409, "conflict")
 
-    def reserve(self, demand: Mapping[str, int]) -> list[TransactItem]:
-        """409 when ``demand`` crosses a limit; else the conditional counter updates for the change's transaction."""
+    def reserve(self, demand: Mapping[str, int]) -> list[Write]:
+        """409 when ``demand`` crosses a limit; else the conditional counter updates for the change's transaction.
+
+        A counter update loses with ``QuotaExceeded`` when a concurrent change took the last places: see ``refusal``.
+        """
         wanted = {counter: amount for counter, amount in demand.items() if amount > 0}
         usage = self.guards.usage(wanted)
         for counter, amount in wanted.items():
@@ -58,16 +60,13 @@ class QuotaGuard:
                 raise self._refusal(counter, usage[counter], amount)
         return [self.guards.reserve(counter, amount, self.limit(counter)) for counter, amount in wanted.items()]
 
-    def release(self, demand: Mapping[str, int]) -> list[TransactItem]:
+    def release(self, demand: Mapping[str, int]) -> list[Write]:
         """The counter updates giving back what a removal frees."""
         return [self.guards.release(counter, amount) for counter, amount in demand.items() if amount > 0]
 
-    def race(self, failure: ConditionFailed, start: int, demand: Mapping[str, int]) -> None:
-        """Raise the quota's 409 when a counter update (transaction items from ``start``) failed its condition."""
-        counters = [counter for counter, amount in demand.items() if amount > 0]
-        for counter, reason in zip(counters, failure.reasons[start:], strict=False):
-            if reason == _CONDITION_FAILED:
-                raise self._refusal(counter, None, demand[counter])
+    def refusal(self, exceeded: QuotaExceeded) -> ApiError:
+        """The quota's 409 for a counter update that lost to a concurrent change."""
+        return self._refusal(exceeded.counter, None, exceeded.amount)
 
     def check_versions(self, event_type: str, versions_created: int) -> None:
         """409 when ``event_type`` already has as many versions as ``versions_per_schema`` allows."""

@@ -11,8 +11,17 @@ from broker_contract.capacity import subscription_demand
 from broker_contract.catalog import BY_TEAM
 from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, EventVersionRef
 from broker_contract.schemas import data_field_paths
-from chalicelib.aws.catalog import ConditionFailed
-from chalicelib.errors import FieldProblem, bad_request, conflict, forbidden, from_validation_error, not_found, rule_of
+from chalicelib.aws.conflicts import CatalogConflict, DuplicateSubscription, QuotaExceeded, VersionMissing
+from chalicelib.errors import (
+    ApiError,
+    FieldProblem,
+    bad_request,
+    conflict,
+    forbidden,
+    from_validation_error,
+    not_found,
+    rule_of,
+)
 from chalicelib.models import Subscription, SubscriptionCreateRequest, SubscriptionDetail, SubscriptionList
 from chalicelib.records import IntentRecord, SubscriptionRecord, SubscriptionStatus, dedupe_id, team_partition
 from chalicelib.services.backend import Backend
@@ -20,8 +29,6 @@ from chalicelib.services.pagination import decode_cursor, encode_cursor
 from chalicelib.services.quotas import QuotaGuard
 from chalicelib.services.targets import TargetPolicy
 from chalicelib.services.workflows import CONSUMER_ADAPTER, Workflows, run_intent
-
-_CONDITION_FAILED = "ConditionalCheckFailed"
 
 
 def filter_problems(
@@ -42,6 +49,11 @@ def filter_problems(
         elif not isinstance(value, list) or not value:
             problems.append(FieldProblem(field, "must be a non-empty list of values or EventBridge matchers"))
     return problems
+
+
+def _duplicate(existing: str | None) -> ApiError:
+    """409 naming the subscription that exists already (when a concurrent request's could still be read)."""
+    return conflict("the same subscription exists already" + (f": {existing}" if existing else ""))
 
 
 def to_api(record: SubscriptionRecord) -> Subscription:
@@ -106,7 +118,7 @@ class SubscriptionService:
             )
         )
         if duplicate is not None:
-            raise conflict(f"the same subscription exists already: {duplicate}")
+            raise _duplicate(duplicate)
         subscription_id = self.backend.subscription_id()
         intent = IntentRecord(
             intent_id=self.backend.intent_id(),
@@ -160,18 +172,17 @@ class SubscriptionService:
                 *(FieldProblem("connection_string", problem.split(": ", 1)[1]) for problem in undeliverable),
             )
         self.quotas.check_pattern(deployment)
-        demand = subscription_demand(record.connection_type)
-        counters = self.quotas.reserve(demand)
+        counters = self.quotas.reserve(subscription_demand(record.connection_type))
         intent = intent.model_copy(update={"subscriptions": [record]})
         try:
             catalog.commit_subscription(record, intent, counters)
-        except ConditionFailed as failure:
-            self.quotas.race(failure, 4, demand)
-            reasons = failure.reasons + [None] * 4
-            if reasons[1] == _CONDITION_FAILED:
-                raise conflict("the same subscription exists already") from None
-            if reasons[2] == _CONDITION_FAILED:
-                raise not_found(f"event type {request.event_type!r} has no version {request.version}") from None
+        except DuplicateSubscription as raced:
+            raise _duplicate(raced.existing) from None
+        except VersionMissing:
+            raise not_found(f"event type {request.event_type!r} has no version {request.version}") from None
+        except QuotaExceeded as exceeded:
+            raise self.quotas.refusal(exceeded) from None
+        except CatalogConflict:
             raise conflict("the subscription could not be stored; retry") from None
         run_intent(self.workflows, intent, f"subscription {subscription_id}")
         return to_api(record)
@@ -201,7 +212,7 @@ class SubscriptionService:
             event = self.backend.catalog.get_event(record.event_type)
             if event is None or event.owner != team:
                 raise forbidden(f"subscription {subscription_id} belongs to team {record.team}")
-        deployment = self.backend.catalog.get_deployment(record.deployment_id)
+        deployment = self.backend.deployments.get(record.deployment_id)
         return SubscriptionDetail(
             **to_api(record).model_dump(),
             deployment_status=deployment.status if deployment else DeploymentStatus.PENDING,
@@ -254,7 +265,7 @@ class SubscriptionService:
             catalog.commit_unsubscribe(
                 record, intent, kept, self.quotas.release(subscription_demand(record.connection_type))
             )
-        except ConditionFailed:
+        except CatalogConflict:
             raise conflict(f"subscription {record.subscription_id} changed concurrently; retry") from None
         run_intent(self.workflows, intent, f"removal of subscription {record.subscription_id}")
         return deployment_id

@@ -25,7 +25,8 @@ from broker_contract.models import (
     SqsProducer,
 )
 from broker_contract.names import BrokerNames
-from cdktf_stacks.components import StackOptions, build_component_stack
+from component_stacks.base import StackOptions
+from component_stacks.dispatch import build_component_stack
 
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"

@@ -1,4 +1,4 @@
-"""build_component_stack is pure and the same for destroy; post_apply_hints; checkov over every kind."""
+"""build_component_stack is pure and the same for destroy; component_hooks; checkov over every kind."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import cdktf
 import pytest
 
 from broker_contract.models import ConsumerDeployment, DeploymentAction, LambdaConsumer, SqsConsumer
-from cdktf_stacks.components import (
-    ComponentHints,
+from component_stacks.dispatch import (
     UndeliverableSubscription,
     build_component_stack,
+    component_hooks,
     consumer_problems,
-    post_apply_hints,
 )
+from component_stacks.hooks import ComponentHooks
 from tests.functional.components.conftest import RUNTIME, Synthesized
 from tests.support.checkov import scan
 
@@ -73,33 +73,30 @@ def test_https_producer_hints(synthesized: dict[str, Synthesized]) -> None:
     for name in ("producer-https", "producer-https-iam"):
         deployment = synthesized[name].deployment
         for action in DeploymentAction:
-            hints = post_apply_hints(deployment.model_copy(update={"action": action}), RUNTIME)
-            assert hints == ComponentHints(
-                component_id=deployment.component_id,
-                redeploy_api_stage=True,
-                parent_resource_path="/order-created",
-                producer_instructions=hints.producer_instructions,
+            hints = component_hooks(deployment.model_copy(update={"action": action}), RUNTIME)
+            assert hints == ComponentHooks(
+                redeploy_api_stage=True, parent_resource_path="/order-created", instructions=hints.instructions
             )
-            assert (hints.producer_instructions is not None) is (action is DeploymentAction.DEPLOY)
+            assert (hints.instructions is not None) is (action is DeploymentAction.DEPLOY)
 
 
 def test_plain_consumers_need_nothing_around_apply(synthesized: dict[str, Synthesized]) -> None:
     for name in ("consumer-lambda", "consumer-https-noauth"):
         deployment = synthesized[name].deployment
-        assert post_apply_hints(deployment, RUNTIME) == ComponentHints(component_id=deployment.component_id)
+        assert component_hooks(deployment, RUNTIME) == ComponentHooks()
 
 
 def test_destroyed_consumers_need_no_secret_copy_nor_instructions(synthesized: dict[str, Synthesized]) -> None:
     for name in ("consumer-https", "consumer-sqs-unmanaged", "consumer-lambda-cross-account"):
         deployment = synthesized[name].deployment
         destroy = deployment.model_copy(update={"action": DeploymentAction.DESTROY})
-        assert post_apply_hints(destroy, RUNTIME) == ComponentHints(component_id=deployment.component_id)
+        assert component_hooks(destroy, RUNTIME) == ComponentHooks()
 
 
 def test_hints_never_carry_a_secret_value(synthesized: dict[str, Synthesized]) -> None:
     deployment = synthesized["consumer-https-oauth"].deployment
     assert isinstance(deployment, ConsumerDeployment)
-    hints = post_apply_hints(deployment, RUNTIME)
+    hints = component_hooks(deployment, RUNTIME)
     # only the reference the generator resolves after apply
     assert hints.auth is not None
     assert set(hints.auth.model_dump()) == {"secret_arn", "type", "token_url", "scopes"}

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from broker_contract.models import ConsumerDeployment, DeploymentAction, HttpsConsumer
-from cdktf_stacks.components import post_apply_hints
+from component_stacks.dispatch import component_hooks
+from component_stacks.hooks import SharedQueueStatement
 from tests.functional.components.conftest import (
     ACCOUNT,
     BASIC_SECRET,
@@ -160,7 +161,7 @@ def test_lambda_consumer_invokes_the_function_with_a_permission_for_this_rule_on
         "principal": "events.amazonaws.com",
         "source_arn": ref(stack, "aws_cloudwatch_event_rule", "arn"),
     }
-    assert post_apply_hints(deployment, RUNTIME).instructions is None
+    assert component_hooks(deployment, RUNTIME).instructions is None
 
 
 BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/dev-event-broker-component-boundary"
@@ -239,14 +240,13 @@ def test_cross_account_lambda_instructions_grant_exactly_the_delivery_role(
     deployment, _ = consumer(synthesized, "consumer-lambda-cross-account")
     function_arn = f"arn:aws:lambda:{REGION}:{OTHER_ACCOUNT}:function:bill-order"
     role_arn = f"arn:aws:iam::{ACCOUNT}:role/dev-eb-sub-00000000000000b2-delivery"
-    hints = post_apply_hints(deployment, RUNTIME)
-    assert hints.lambda_permission_instructions is not None
-    assert hints.lambda_permission_instructions.endswith(
+    hints = component_hooks(deployment, RUNTIME)
+    assert hints.instructions is not None
+    assert hints.instructions.endswith(
         f"aws lambda add-permission --function-name {function_arn} --statement-id dev-sub-00000000000000b2 "
         f"--action lambda:InvokeFunction --principal {role_arn}"
     )
-    assert "events.amazonaws.com" not in hints.lambda_permission_instructions
-    assert hints.instructions == hints.lambda_permission_instructions
+    assert "events.amazonaws.com" not in hints.instructions
 
 
 def test_cross_account_queue_instructions_grant_exactly_the_delivery_role(
@@ -255,9 +255,9 @@ def test_cross_account_queue_instructions_grant_exactly_the_delivery_role(
     deployment, _ = consumer(synthesized, "consumer-sqs-cross-account")
     queue_arn = f"arn:aws:sqs:{REGION}:{OTHER_ACCOUNT}:warehouse-orders"
     role_arn = f"arn:aws:iam::{ACCOUNT}:role/dev-eb-sub-00000000000000b4-delivery"
-    hints = post_apply_hints(deployment, RUNTIME)
-    assert hints.queue_policy_instructions is not None
-    text, statement = hints.queue_policy_instructions.split("\n", 1)
+    hints = component_hooks(deployment, RUNTIME)
+    assert hints.instructions is not None
+    text, statement = hints.instructions.split("\n", 1)
     assert json.loads(statement) == {
         "Sid": "DevSub00000000000000b4",
         "Effect": "Allow",
@@ -269,7 +269,7 @@ def test_cross_account_queue_instructions_grant_exactly_the_delivery_role(
     assert "alias/aws/sqs" in text
     assert f"key policy must allow {role_arn} kms:GenerateDataKey and kms:Decrypt" in text
     assert hints.check_queue_encryption is None
-    assert hints.queue_policy_statement is None
+    assert hints.shared_queue_policy is None
 
 
 @pytest.mark.parametrize("name", ["consumer-sqs", "consumer-sqs-fifo"])
@@ -305,22 +305,18 @@ def test_managed_queue_gets_one_broker_statement_shared_by_every_subscription(
         "Resource": queue_arn,
         "Condition": {"ArnLike": {"aws:SourceArn": rule_arn}},
     }
-    hints = post_apply_hints(deployment, RUNTIME)
-    assert (hints.queue_arn, hints.queue_policy_statement, hints.delivery_rule_prefix) == (
-        queue_arn,
-        statement,
-        "dev-sub-",
-    )
+    hints = component_hooks(deployment, RUNTIME)
+    assert hints.shared_queue_policy == SharedQueueStatement(queue_arn, statement, "dev-sub-")
     assert hints.check_queue_encryption == queue_arn
     assert hints.instructions is None
     # another subscription on the same queue needs exactly the same statement: nothing to overwrite
     other = synthesized["consumer-sqs-fifo"].deployment.model_copy(
         update={"consumer": deployment.consumer, "subscription_id": "sub-00000000000000ff"}
     )
-    assert post_apply_hints(other, RUNTIME).queue_policy_statement == statement
-    destroy = post_apply_hints(deployment.model_copy(update={"action": DeploymentAction.DESTROY}), RUNTIME)
+    assert component_hooks(other, RUNTIME).shared_queue_policy == hints.shared_queue_policy
+    destroy = component_hooks(deployment.model_copy(update={"action": DeploymentAction.DESTROY}), RUNTIME)
     # after a destroy the generator removes the statement only if no broker rule targets the queue any more
-    assert (destroy.queue_arn, destroy.queue_policy_statement) == (queue_arn, statement)
+    assert destroy.shared_queue_policy == hints.shared_queue_policy
     assert destroy.check_queue_encryption is None
 
 
@@ -331,13 +327,13 @@ def test_unmanaged_queue_of_the_broker_account_tells_the_owner_the_exact_stateme
     queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:shared-orders"
     assert one(stack, "aws_cloudwatch_event_target")["arn"] == queue_arn
     assert "data" not in stack
-    hints = post_apply_hints(deployment, RUNTIME)
-    assert hints.queue_policy_instructions is not None
-    assert hints.queue_policy_statement is None
+    hints = component_hooks(deployment, RUNTIME)
+    assert hints.instructions is not None
+    assert hints.shared_queue_policy is None
     # same account: the generator still checks the queue's encryption before apply
     assert hints.check_queue_encryption == queue_arn
     rule = NAMES.consumer(deployment.subscription_id).rule
-    statement = json.loads(hints.queue_policy_instructions.split("\n", 1)[1])
+    statement = json.loads(hints.instructions.split("\n", 1)[1])
     assert statement == {
         "Sid": "".join(part.capitalize() for part in rule.split("-")),
         "Effect": "Allow",
@@ -348,7 +344,6 @@ def test_unmanaged_queue_of_the_broker_account_tells_the_owner_the_exact_stateme
             "ArnEquals": {"aws:SourceArn": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/dev.custom.events.bus/{rule}"}
         },
     }
-    assert hints.instructions == hints.queue_policy_instructions
 
 
 def test_fifo_queue_consumer_sends_one_message_group_per_event_version(synthesized: dict[str, Synthesized]) -> None:
@@ -367,10 +362,10 @@ def test_https_consumer_with_a_secret_starts_disabled_until_the_generator_enable
     assert rule["state"] == "DISABLED"
     # once the generator has enabled it, a later apply must not disable it again
     assert rule["lifecycle"] == {"ignore_changes": ["state", "is_enabled"]}
-    hints = post_apply_hints(deployment, RUNTIME)
+    hints = component_hooks(deployment, RUNTIME)
     assert hints.rule_to_enable == rule["name"] == NAMES.consumer(deployment.subscription_id).rule
     assert hints.connection_name is not None
-    destroy = post_apply_hints(deployment.model_copy(update={"action": DeploymentAction.DESTROY}), RUNTIME)
+    destroy = component_hooks(deployment.model_copy(update={"action": DeploymentAction.DESTROY}), RUNTIME)
     assert destroy.rule_to_enable is None
 
 
@@ -379,7 +374,7 @@ def test_https_consumer_without_a_secret_is_live_at_once(synthesized: dict[str, 
     rule = one(stack, "aws_cloudwatch_event_rule")
     assert rule["state"] == "ENABLED"
     assert "lifecycle" not in rule
-    assert post_apply_hints(deployment, RUNTIME).rule_to_enable is None
+    assert component_hooks(deployment, RUNTIME).rule_to_enable is None
 
 
 @pytest.mark.parametrize(
@@ -453,7 +448,7 @@ def test_https_connection_holds_placeholders_never_secrets(
     assert synthesized_text.count("placeholder-set-by-broker-generator") == json.dumps(auth_parameters).count(
         "placeholder-set-by-broker-generator"
     )
-    hints = post_apply_hints(deployment, RUNTIME)
+    hints = component_hooks(deployment, RUNTIME)
     if ignored:
         assert hints.connection_name == names.connection
         assert hints.auth == deployment.consumer.auth  # type: ignore[union-attr]

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from cdktf_stacks.components import post_apply_hints
-from cdktf_stacks.embedded import SERVICES
+from component_stacks.dispatch import component_hooks
+from modules.shared.embedded import SERVICES
 from tests.functional.components.conftest import (
     ACCOUNT,
     LOCAL_ENDPOINT,
@@ -333,7 +333,7 @@ def test_sqs_producer_queue_lets_the_producer_accounts_send(
             },
         ],
     }
-    instructions = post_apply_hints(built.deployment, RUNTIME).instructions
+    instructions = component_hooks(built.deployment, RUNTIME).instructions
     assert instructions is not None
     assert f"queue {names.queue}" in instructions
     assert f"account(s) {', '.join(accounts)}" in instructions
@@ -379,7 +379,7 @@ def test_each_https_producer_gets_a_publisher_role_for_its_own_method(
             "Resource": method_arn_of(names),
         }
     ]
-    instructions = post_apply_hints(synthesized[name].deployment, RUNTIME).instructions
+    instructions = component_hooks(synthesized[name].deployment, RUNTIME).instructions
     assert instructions is not None
     assert f"role arn:aws:iam::{ACCOUNT}:role/{names.publisher_role}" in instructions
     assert f"POST {RUNTIME.producer_api_url}{names.endpoint_path}" in instructions
@@ -418,7 +418,7 @@ def test_a_producer_credential_publishes_its_own_event_version_and_no_other(
 def test_local_mode_points_provider_and_backend_at_moto(synthesized: dict[str, Synthesized]) -> None:
     stack = synthesized["local-producer-https"].json
     (provider,) = stack["provider"]["aws"]
-    # one list of services for every local stack (cdktf_stacks.embedded), those of the component stacks among them
+    # one list of services for every local stack (modules.shared.embedded), those of the component stacks among them
     assert provider["endpoints"] == [dict.fromkeys(SERVICES, LOCAL_ENDPOINT)]
     assert {"apigateway", "events", "iam", "lambda", "pipes", "sqs", "sts"} <= set(SERVICES)
     assert provider["skip_credentials_validation"] is True

@@ -18,12 +18,15 @@ from moto import mock_aws
 from broker_contract import catalog
 from broker_contract.catalog import deployment_key
 from broker_contract.config import RuntimeConfig
-from broker_contract.models import ConsumerDeployment, DeploymentStatus, ProducerDeployment
+from broker_contract.dynamodb_store import DynamoDBDeploymentStore
+from broker_contract.models import ConsumerDeployment, ProducerDeployment
 from broker_contract.names import BrokerNames, deployment_file_key
-from broker_contract.records import DeploymentRecord, StatusChange
+from broker_contract.records import DeploymentRecord
+from component_stacks.hooks import ComponentHooks
+from generator.files import DeploymentFiles
 from generator.runner import TerraformRunner
 from generator.service import GeneratorService
-from generator.synth import CdktfSynthesizer, ComponentHooks
+from generator.synth import CdktfSynthesizer
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -196,23 +199,8 @@ class Aws:
 
     def put_pending_record(self, deployment: ProducerDeployment | ConsumerDeployment, key: str) -> None:
         """What the portal writes before the file (status pending)."""
-        record = DeploymentRecord(
-            deployment_id=deployment.deployment_id,
-            kind=deployment.kind,
-            component_id=deployment.component_id,
-            action=deployment.action,
-            sequence=deployment.sequence,
-            requested_by=deployment.requested_by,
-            requested_at=deployment.requested_at,
-            updated_at=deployment.requested_at,
-            file_bucket=RUNTIME.producer_bucket_name if deployment.kind == "producer" else RUNTIME.consumer_bucket_name,
-            file_key=key,
-            event_type=deployment.event.event_type,
-            version=deployment.event.version,
-            subscription_id=deployment.subscription_id if isinstance(deployment, ConsumerDeployment) else None,
-            history=[StatusChange(status=DeploymentStatus.PENDING, at=deployment.requested_at)],
-        )
-        self.table.put_item(Item=record.to_item())
+        bucket = RUNTIME.producer_bucket_name if deployment.kind == "producer" else RUNTIME.consumer_bucket_name
+        self.table.put_item(Item=DeploymentRecord.for_file(deployment, bucket, key, deployment.requested_at).to_item())
 
 
 @pytest.fixture
@@ -236,8 +224,10 @@ def make_service(aws: Aws, synthesizer: CdktfSynthesizer, tmp_path: Path) -> Any
             used = _FixedHooks(synthesizer, hooks)
         return GeneratorService(
             runtime=RUNTIME,
-            s3=aws.s3,
-            table=aws.table,
+            files=DeploymentFiles(lambda: aws.s3),
+            store=DynamoDBDeploymentStore(
+                RUNTIME.catalog_table_name, lambda: boto3.client("dynamodb", region_name=REGION)
+            ),
             synthesizer=used,
             runner=runner,
             actions=actions or RecordingActions(),

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from broker_contract.catalog import queue_policy_lock_key
 from broker_contract.examples import examples
 from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, SqsConsumer
-from cdktf_stacks.components import post_apply_hints
+from component_stacks.dispatch import component_hooks
 from generator.aws_actions import (
     AwsPostApplyActions,
     QueuePolicyBusy,
@@ -184,9 +184,9 @@ def _subscribe(subscription_id: str) -> tuple[str, dict[str, Any]]:
     events = boto3.client("events", region_name=REGION)
     events.put_rule(Name=rule, EventBusName=BUS, EventPattern='{"source": ["shop"]}')
     events.put_targets(Rule=rule, EventBusName=BUS, Targets=[{"Id": "t", "Arn": QUEUE_ARN}])
-    statement = post_apply_hints(same_account_sqs(subscription_id), RUNTIME).queue_policy_statement
-    assert statement is not None
-    return rule, statement
+    shared = component_hooks(same_account_sqs(subscription_id), RUNTIME).shared_queue_policy
+    assert shared is not None
+    return rule, shared.statement
 
 
 def _unsubscribe(rule: str) -> None:
@@ -329,11 +329,11 @@ def test_a_queue_the_broker_may_not_read_is_applied_with_what_its_owner_must_che
 
 
 def test_a_destroy_after_the_queue_is_gone_changes_nothing(actions: AwsPostApplyActions) -> None:
-    statement = post_apply_hints(same_account_sqs(), RUNTIME).queue_policy_statement
-    assert statement is not None
+    shared = component_hooks(same_account_sqs(), RUNTIME).shared_queue_policy
+    assert shared is not None
     changed = actions.converge_queue_policy(
         QUEUE_ARN,
-        statement,
+        shared.statement,
         rule_prefix="dev-sub-",
         needed=False,
         event_bus_name=BUS,

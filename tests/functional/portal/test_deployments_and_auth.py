@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from app import app
 from chalice.test import Client
-from chalicelib.aws.catalog import serialize
 from chalicelib.openapi import OPERATIONS
 from chalicelib.services.backend import Backend
 from openapi_spec_validator import validate
 
+from broker_contract.dynamo_items import serialize
 from broker_contract.models import DeploymentStatus
 from broker_contract.names import IDENTIFIER_PATTERN
 from tests.functional.portal.conftest import BILLING, OTHER, SHOP, body, create_event, subscribe
@@ -57,7 +57,7 @@ def test_terraform_is_404_until_synthesized_then_returned(client: Client, backen
     assert pending.status_code == 404
     assert "no synthesized Terraform yet (status pending)" in pending.json_body["error"]["message"]
     # what the generator does after synth
-    record = backend.catalog.get_deployment(created["deployment_id"])
+    record = backend.deployments.get(created["deployment_id"])
     assert record is not None
     key = f"producer-order-created-v1/{created['deployment_id']}/cdk.tf.json"
     synthesized = record.model_copy(update={"status": DeploymentStatus.SYNTHESIZED, "artifact_key": key})

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
-from chalicelib.aws.catalog import serialize
 from chalicelib.container import Services
 from chalicelib.errors import ApiError
 from chalicelib.models import EventUpdateRequest
 from chalicelib.services.backend import Backend
 
 from broker_contract.catalog import component_key
+from broker_contract.dynamo_items import serialize
 from broker_contract.models import DeploymentAction, ProducerDeployment
 from broker_contract.names import deployment_file_key, schema_backup_key
 from broker_contract.schemas import envelope_schema
@@ -69,7 +69,7 @@ def test_create_stores_catalog_backup_registry_and_producer_file(client: Client,
     assert deployment.event.application == "shop"
     assert deployment.endpoint_path == "/order-created/1"
     assert deployment.envelope_schema == created["schema"]
-    record = backend.catalog.get_deployment(deployment_id)
+    record = backend.deployments.get(deployment_id)
     assert record is not None
     assert (record.status.value, record.file_key, record.kind, record.sequence) == ("pending", key, "producer", 1)
     component = backend.catalog.client.get_item(

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from chalicelib import manage
-from chalicelib.aws.catalog import serialize
 from chalicelib.container import Services
 from chalicelib.services.backend import Backend
 
 from broker_contract.catalog import component_key
+from broker_contract.dynamo_items import serialize
 from broker_contract.names import schema_backup_key
 from tests.functional.portal.conftest import BILLING, ORDER_DATA, SHOP, body, create_event, s3_json, s3_keys, subscribe
 
@@ -52,7 +52,7 @@ def state(backend: Backend) -> dict[str, Any]:
     # files are named <component>/<sequence>-<deployment id>.json; intents name the ids they owe
     deployment_ids = {key.rsplit("/", 1)[1].split("-", 1)[1].removesuffix(".json") for key in files}
     deployment_ids |= {deployment_id for intent in intents for deployment_id in intent.deployment_ids.values()}
-    records = [backend.catalog.get_deployment(deployment_id) for deployment_id in sorted(deployment_ids)]
+    records = [backend.deployments.get(deployment_id) for deployment_id in sorted(deployment_ids)]
     return {
         "event": event is not None,
         "versions": [version.version for version in versions],
@@ -114,12 +114,12 @@ STEPS: dict[str, tuple[Callable[[Backend], tuple[object, str, Callable[..., bool
         {"registry": [], "files": [], "records": []},
     ),
     "sequence": (
-        lambda b: (b.catalog, "reserve_sequence", lambda *a: True),
+        lambda b: (b.deployments, "reserve_sequence", lambda *a: True),
         "deployment",
         {"files": [], "records": []},
     ),
     "record": (
-        lambda b: (b.catalog, "put_deployment", lambda *a: True),
+        lambda b: (b.deployments, "create", lambda *a: True),
         "deployment",
         {"files": [], "records": []},
     ),

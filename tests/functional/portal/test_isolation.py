@@ -10,13 +10,13 @@ import pytest
 from app import app
 from chalice.test import Client
 from chalicelib import container
-from chalicelib.aws.catalog import serialize
 from chalicelib.records import EventRecord
 from chalicelib.services.backend import Backend
 from chalicelib.services.targets import TargetPolicy
 from chalicelib.services.workflows import CONSUMER_ADAPTER
 from chalicelib.settings import PortalSettings, RegistryMode
 
+from broker_contract.dynamo_items import serialize
 from broker_contract.teams import TeamDirectory, TeamPolicy
 from local_mode.settings import LocalSettings
 from tests.functional.portal.conftest import (
@@ -219,7 +219,7 @@ def test_deployments_recorded_before_owners_were_kept_follow_the_owner_of_that_t
     create_event(client, headers=SHOP)
     sub = subscribe(client)
     # a record written before deployments carried the event's owner
-    record = backend.catalog.get_deployment(sub["deployment_id"])
+    record = backend.deployments.get(sub["deployment_id"])
     assert record is not None and record.event_owner == "shop-team"
     legacy = record.to_item()
     legacy.pop("event_owner")

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
-from chalicelib.aws.catalog import serialize
 from chalicelib.services.backend import Backend
 
+from broker_contract.dynamo_items import serialize
 from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus
 from broker_contract.names import deployment_file_key
 from tests.functional.portal.conftest import (
@@ -63,7 +63,7 @@ def test_subscribe_lambda_writes_consumer_file(client: Client, backend: Backend)
     assert deployment.target_unit == "billing"
     assert deployment.consumer.connection_type.value == "LAMBDA"
     assert deployment.content_filter == {"currency": ["EUR"], "customer": {"country": ["FR", "DE"]}}
-    record = backend.catalog.get_deployment(sub["deployment_id"])
+    record = backend.deployments.get(sub["deployment_id"])
     assert record is not None
     assert (record.kind, record.subscription_id, record.status.value) == ("consumer", sub["subscription_id"], "pending")
 
@@ -200,7 +200,7 @@ def test_get_subscription_with_deployment_status_and_instructions(client: Client
     detail = client.http.get(f"/subscriptions/{sub['subscription_id']}", headers=BILLING).json_body
     assert (detail["deployment_status"], detail["instructions"], detail["error"]) == ("pending", None, None)
     # the generator moved it on
-    record = backend.catalog.get_deployment(sub["deployment_id"])
+    record = backend.deployments.get(sub["deployment_id"])
     assert record is not None
     updated = record.model_copy(
         update={"status": DeploymentStatus.DEPLOYED, "instructions": "grant events.amazonaws.com invoke"}

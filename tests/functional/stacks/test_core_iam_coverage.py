@@ -35,7 +35,7 @@ from broker_contract.config import RuntimeConfig
 from broker_contract.examples import examples
 from broker_contract.models import ConsumerDeployment, LambdaConsumer, ProducerDeployment, SqsConsumer
 from cdktf_stacks.app import BROKER_STACK, build_core_app
-from cdktf_stacks.components import build_component_stack
+from component_stacks.dispatch import build_component_stack
 from modules.core.policies import BROKER_TAG, CoreArns, component_boundary_statements
 from modules.shared.iam import Statement
 from tests.functional.stacks.conftest import CONFIG, ref, the

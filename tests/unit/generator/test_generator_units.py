@@ -1,4 +1,4 @@
-"""Pure pieces of the generator: notifications, validation messages, secret mapping, hooks."""
+"""Pure pieces of the generator: notifications, validation messages, secret mapping."""
 
 from __future__ import annotations
 
@@ -16,16 +16,9 @@ from broker_contract.examples import examples
 from broker_contract.models import ApiKeyAuth, BasicAuth, OAuthClientCredentials
 from generator.aws_actions import SecretFormatError, connection_auth_parameters
 from generator.handler import FileNotification, MalformedMessage, handle_batch, notifications
-from generator.service import (
-    ALLOWED_FROM,
-    InvalidDeploymentFile,
-    Outcome,
-    ProcessResult,
-    outputs_as_strings,
-    parse_deployment_file,
-)
+from generator.plan import InvalidDeploymentFile, parse_deployment_file
+from generator.service import Outcome, ProcessResult, outputs_as_strings
 from generator.settings import placeholder_runtime, runtime_or_placeholder
-from generator.synth import ComponentHooks, hooks_from_hints
 
 REPO = Path(__file__).resolve().parents[3]
 SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:hook-AbCdEf"
@@ -147,11 +140,6 @@ def test_outputs_are_strings() -> None:
     }
 
 
-def test_final_statuses_are_never_left_except_for_a_retry() -> None:
-    for target, sources in ALLOWED_FROM.items():
-        assert "deployed" not in sources and "destroyed" not in sources and "superseded" not in sources, target
-
-
 def test_api_key_secret_plain_or_json() -> None:
     auth = ApiKeyAuth(secret_arn=SECRET, header_name="x-hook-key")
     expected = ("API_KEY", {"ApiKeyAuthParameters": {"ApiKeyName": "x-hook-key", "ApiKeyValue": "k3y"}})
@@ -193,18 +181,6 @@ def test_basic_and_oauth_secrets() -> None:
 def test_bad_secrets_are_explained(auth: Any, secret: str, reason: str) -> None:
     with pytest.raises(SecretFormatError, match=re.escape(reason)):
         connection_auth_parameters(auth, secret)
-
-
-def test_hooks_from_component_hints() -> None:
-    @dataclass
-    class Hints:
-        redeploy_api_stage: bool = True
-        parent_resource_path: str | None = "/order-created"
-        instructions: str | None = "do this"
-
-    assert hooks_from_hints(Hints()) == ComponentHooks(
-        parent_resource_path="/order-created", redeploy_api_stage=True, instructions="do this"
-    )
 
 
 def test_placeholder_runtime_uses_the_environment_names() -> None:

@@ -1,5 +1,7 @@
 """Remote state: every stack but bootstrap keeps its state in the bootstrap bucket, one key each.
 
+Shared by the broker stack (``cdktf_stacks``) and every component stack (``component_stacks``).
+
 Locking uses S3 itself (``use_lockfile``: a ``<key>.tflock`` object written with ``If-None-Match``), which
 Terraform 1.11 recommends over the deprecated DynamoDB lock table; so the state needs nothing but its bucket.
 """

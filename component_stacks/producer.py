@@ -1,4 +1,4 @@
-"""Producer stack: one event version's way onto the bus (HTTPS endpoint or SQS queue + pipe)."""
+"""Producer stack: one event version's way onto the bus (HTTPS endpoint or SQS queue + pipe), and its hooks."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from constructs import Construct
 
 from broker_contract.arns import arn_partition
 from broker_contract.config import RuntimeConfig
-from broker_contract.models import HttpsProducer, ProducerDeployment
-from cdktf_stacks.components import (
+from broker_contract.models import DeploymentAction, HttpsProducer, ProducerDeployment, SqsProducer
+from component_stacks.base import (
     StackOptions,
     broker_names,
     component_boundary_arn,
     configure_component_stack,
-    producer_accounts,
+    role_arn_of,
 )
+from component_stacks.hooks import ComponentHooks
 from modules.producers.https import HttpsProducerConfig, HttpsProducerEndpoint, method_arn
 from modules.producers.sqs import SqsProducerConfig, SqsProducerPipe
 
@@ -28,6 +29,11 @@ class ProducerStackConfig:
     deployment: ProducerDeployment
     runtime: RuntimeConfig
     options: StackOptions = field(default_factory=StackOptions)
+
+
+def producer_accounts(deployment: ProducerDeployment, runtime: RuntimeConfig) -> list[str]:
+    """Accounts whose principals may publish this event version: the broker's, then the file's, without repeats."""
+    return list(dict.fromkeys([runtime.account_id, *deployment.producer.allowed_accounts]))
 
 
 class ProducerStack(TerraformStack):
@@ -114,3 +120,39 @@ class ProducerStack(TerraformStack):
             TerraformOutput(self, "queue_url", value=self.sqs.queues.queue.url)
             TerraformOutput(self, "queue_arn", value=self.sqs.queues.queue.arn)
             TerraformOutput(self, "dead_letter_queue_url", value=self.sqs.queues.dead_letter_queue.url)
+
+
+def _producer_instructions(deployment: ProducerDeployment, runtime: RuntimeConfig) -> str:
+    names = broker_names(runtime).producer(deployment.event.event_type, deployment.event.version)
+    accounts = ", ".join(producer_accounts(deployment, runtime))
+    if isinstance(deployment.producer, SqsProducer):
+        return (
+            f"Send {names.detail_type} envelopes as message bodies to queue {names.queue} (output queue_url) "
+            f"from account(s) {accounts}; the senders also need sqs:SendMessage on it in their own IAM policy."
+        )
+    url = f"{runtime.producer_api_url.rstrip('/')}{names.endpoint_path}"
+    key = (
+        " and send this producer's API key (output api_key_id; the portal hands out its value) in x-api-key"
+        if deployment.producer.auth == "API_KEY"
+        else ""
+    )
+    return (
+        f"Publish {names.detail_type} with role {role_arn_of(runtime, names.publisher_role)} (output "
+        f"publisher_role_arn): assume it from account(s) {accounts}, then sign POST {url} with SigV4 (service "
+        f"execute-api, region {runtime.region}){key}. The role may call this endpoint and no other."
+    )
+
+
+def producer_hooks(deployment: ProducerDeployment, runtime: RuntimeConfig) -> ComponentHooks:
+    """The generator's steps around the producer stack of ``deployment`` (pure: no AWS call).
+
+    An HTTPS producer's method hangs under the event type's shared ``/<event_type>`` resource, and reaches
+    producers only through a new deployment of the shared stage.
+    """
+    deploying = deployment.action is DeploymentAction.DEPLOY
+    instructions = _producer_instructions(deployment, runtime) if deploying else None
+    if isinstance(deployment.producer, HttpsProducer):
+        return ComponentHooks(
+            redeploy_api_stage=True, parent_resource_path=f"/{deployment.event.event_type}", instructions=instructions
+        )
+    return ComponentHooks(instructions=instructions)

@@ -1,11 +1,10 @@
-"""The local variant of the core stacks: the same stacks, applied with Terraform to the embedded AWS (moto_server).
+"""Where a stack talks to when it is applied to the embedded AWS (moto_server) instead of an AWS account.
 
-Local mode (``make demo``) applies the bootstrap and broker stacks with real Terraform against moto_server.
-The variant differs from what an AWS account gets in two ways only, both decided here:
-
-- where the provider and the S3 backend talk to (:func:`provider_endpoint_options`, :func:`point_backend_at`);
-- the resources the embedded AWS cannot hold or run, left out with the reason in :data:`LEFT_OUT_LOCALLY`
-  (outputs that named them keep their derived names, so the run-time configuration stays complete).
+Local mode applies the core stacks (``cdktf_stacks``) and the component stacks (``component_stacks``) with
+real Terraform against moto_server. Both point their AWS provider (:func:`provider_endpoint_options`) and
+their S3 backend (:func:`point_backend_at`) at it the same way, so this lives here, below both packages.
+What the local variant of the broker stack leaves out is the broker stack's own business
+(``cdktf_stacks.broker.LEFT_OUT_LOCALLY``).
 """
 
 from __future__ import annotations
@@ -35,28 +34,12 @@ SERVICES = (
 )
 BACKEND_SERVICES = ("s3", "sts", "iam")
 
-#: construct -> why the local variant of the broker stack leaves it out
-LEFT_OUT_LOCALLY: dict[str, str] = {
-    "schema_registry": (
-        "moto has no EventBridge Schemas service; the portal keeps every schema version in its S3 backup "
-        "(BROKER_SCHEMA_REGISTRY_MODE=local)"
-    ),
-    "generator_function": (
-        "the generator runs as a local worker process (python -m generator worker): moto cannot run a "
-        "container-image Lambda, and its SQS event source mapping would take the worker's messages"
-    ),
-}
-
 
 @dataclass(frozen=True)
 class EmbeddedAws:
     """The embedded AWS a local variant talks to, e.g. ``EmbeddedAws("http://127.0.0.1:4566")``."""
 
     endpoint_url: str
-
-    def leaves_out(self, construct: str) -> bool:
-        """True when the local variant leaves ``construct`` (a key of :data:`LEFT_OUT_LOCALLY`) out."""
-        return construct in LEFT_OUT_LOCALLY
 
 
 def provider_endpoint_options(embedded: EmbeddedAws | None, *, check_account: bool) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""The lazy client every adapter holds: built on first use, so moto is active before any client exists."""
+"""The lazy client every AWS adapter holds, portal and generator alike.
+
+The client is built on first use, so moto is active before any client exists.
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from broker_contract.models import (
+    AnyDeployment,
     ApiKeyAuth,
     ConsumerDeployment,
     DeploymentAction,
@@ -39,7 +40,7 @@ _PAYMENT_DATA = {
 }
 
 
-def examples() -> dict[str, ProducerDeployment | ConsumerDeployment]:
+def examples() -> dict[str, AnyDeployment]:
     """Example files by name: ``producer-https``, ``producer-sqs``, ``consumer-lambda`` ..."""
     common = {"environment": "dev", "requested_at": _AT, "action": DeploymentAction.DEPLOY, "sequence": 1}
     return {

@@ -361,4 +361,6 @@ def _check_pattern_fragment(fragment: Any, where: str) -> None:
             raise ValueError(f"{where}.{key} must be a non-empty list of values or matchers")
 
 
-Deployment = Annotated[ProducerDeployment | ConsumerDeployment, Field(discriminator="kind")]
+#: a deployment file of either kind, as a type
+AnyDeployment = ProducerDeployment | ConsumerDeployment
+Deployment = Annotated[AnyDeployment, Field(discriminator="kind")]

@@ -16,7 +16,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from broker_contract.catalog import component_deployments_index_key, deployment_key
-from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, ProducerDeployment
+from broker_contract.models import (
+    AnyDeployment,
+    ConsumerDeployment,
+    DeploymentAction,
+    DeploymentStatus,
+)
 
 
 def utc_now() -> datetime:
@@ -104,7 +109,7 @@ class DeploymentRecord(BaseModel):
     @classmethod
     def for_file(
         cls,
-        deployment: ProducerDeployment | ConsumerDeployment,
+        deployment: AnyDeployment,
         file_bucket: str,
         file_key: str,
         at: datetime,

@@ -12,7 +12,7 @@ from cdktf import App, TerraformStack
 
 from broker_contract.arns import delivery_problems
 from broker_contract.config import RuntimeConfig
-from broker_contract.models import ConsumerDeployment, ProducerDeployment
+from broker_contract.models import AnyDeployment, ConsumerDeployment, ProducerDeployment
 from component_stacks.base import StackOptions, broker_names
 from component_stacks.consumer import ConsumerStack, ConsumerStackConfig, consumer_hooks
 from component_stacks.hooks import ComponentHooks
@@ -34,7 +34,7 @@ def consumer_problems(deployment: ConsumerDeployment, runtime: RuntimeConfig) ->
 
 def build_component_stack(
     app: App,
-    deployment: ProducerDeployment | ConsumerDeployment,
+    deployment: AnyDeployment,
     runtime: RuntimeConfig,
     options: StackOptions | None = None,
 ) -> TerraformStack:
@@ -54,7 +54,7 @@ def build_component_stack(
     return ConsumerStack(app, consumer_names.stack, ConsumerStackConfig(deployment, runtime, options))
 
 
-def component_hooks(deployment: ProducerDeployment | ConsumerDeployment, runtime: RuntimeConfig) -> ComponentHooks:
+def component_hooks(deployment: AnyDeployment, runtime: RuntimeConfig) -> ComponentHooks:
     """What the generator does around the stack of ``deployment`` (pure: no AWS call)."""
     if isinstance(deployment, ProducerDeployment):
         return producer_hooks(deployment, runtime)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,10 +23,16 @@ from pydantic import ValidationError
 
 from broker_contract.arns import delivery_problems
 from broker_contract.config import RuntimeConfig
-from broker_contract.models import ConsumerDeployment, DeploymentAction, DeploymentStatus, ProducerDeployment
+from broker_contract.models import (
+    AnyDeployment,
+    ConsumerDeployment,
+    DeploymentAction,
+    DeploymentStatus,
+    HttpsAuth,
+    ProducerDeployment,
+)
 from broker_contract.names import DEPLOYMENT_ID_PATTERN, artifact_key
-from component_stacks.hooks import ComponentHooks
-from generator.synth import AnyDeployment, HttpsAuthReference
+from generator.synth import HooksFor
 
 S = DeploymentStatus
 ERROR_MAX_CHARS = 2000
@@ -38,8 +43,6 @@ MAX_RUN_SECONDS = 960.0
 LEASE_GRACE_SECONDS = 60.0
 #: the members of ``broker_contract.models.Deployment``, by their ``kind`` tag
 _MODELS = {"producer": ProducerDeployment, "consumer": ConsumerDeployment}
-
-HooksFor = Callable[[AnyDeployment, RuntimeConfig], ComponentHooks]
 
 
 # ---- reading a file ------------------------------------------------------------------------------
@@ -331,7 +334,7 @@ class SyncConnection:
     """Copy the consumer's secret into its EventBridge connection."""
 
     connection_name: str
-    auth: HttpsAuthReference
+    auth: HttpsAuth
 
     def describe(self) -> str:
         return f"update connection {self.connection_name} from secret {self.auth.secret_arn}"

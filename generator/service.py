@@ -32,7 +32,7 @@ from broker_contract.deployment_store import (
     LeaseHeld,
     TransitionRefused,
 )
-from broker_contract.models import DeploymentStatus
+from broker_contract.models import AnyDeployment, DeploymentStatus, HttpsAuth
 from broker_contract.records import DeploymentRecord, utc_now
 from component_stacks.hooks import ComponentHooks
 from generator.files import DeploymentFileMissing
@@ -64,7 +64,7 @@ from generator.plan import (
     plan_file,
 )
 from generator.runner import StateLocked
-from generator.synth import AnyDeployment, HttpsAuthReference, SynthesizedStack
+from generator.synth import SynthesizedStack
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class PostApplyActions(Protocol):
 
     def redeploy_stage(self, api_id: str, stage_name: str, description: str) -> str: ...
 
-    def sync_connection(self, connection_name: str, auth: HttpsAuthReference) -> None: ...
+    def sync_connection(self, connection_name: str, auth: HttpsAuth) -> None: ...
 
     def enable_rule(self, rule_name: str, event_bus_name: str) -> None: ...
 

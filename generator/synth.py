@@ -20,17 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from broker_contract.config import RuntimeConfig
-from broker_contract.models import ConsumerDeployment, HttpsAuth, ProducerDeployment
+from broker_contract.models import AnyDeployment
 from component_stacks.hooks import ComponentHooks
 
 if TYPE_CHECKING:
     from cdktf import App, TerraformStack
 
 logger = logging.getLogger(__name__)
-
-AnyDeployment = ProducerDeployment | ConsumerDeployment
-#: the secret reference of an HTTPS consumer's auth (the contract's union)
-HttpsAuthReference = HttpsAuth
 
 #: ``build(app, deployment, runtime, endpoint_url) -> stack``: adds one component stack to ``app``
 StackBuild = Callable[["App", AnyDeployment, RuntimeConfig, "str | None"], "TerraformStack"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from broker_contract.models import ConsumerDeployment, DeploymentAction, ProducerDeployment
+from broker_contract.models import AnyDeployment, DeploymentAction
 from broker_contract.names import deployment_file_key
 from broker_contract.records import DeploymentRecord
 from chalicelib.errors import forbidden, not_found
@@ -31,7 +31,7 @@ class DeploymentPlan:
     version: int
     requested_by: str
     requested_at: datetime
-    build: Callable[[int], ProducerDeployment | ConsumerDeployment]
+    build: Callable[[int], AnyDeployment]
     subscription_id: str | None = None
     #: the event type's owner at request time: it may read the deployment, whoever owns the name later
     event_owner: str | None = None

@@ -319,6 +319,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     level = logging.INFO if args.command == "worker" else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command in ("synth", "plan", "worker"):
+        try:
+            # before anything imports cdktf: checks Node.js, quiets jsii's banners, loads the provider lazily
+            import modules  # noqa: F401, PLC0415
+        except RuntimeError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     try:
         if args.command == "synth":
             return synth_command(args)

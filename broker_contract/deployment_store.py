@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
@@ -108,28 +108,38 @@ class DeploymentStore(Protocol):
         """Give the lease up if ``owner`` still holds it (a lease taken over is left to its new owner)."""
         ...
 
-    def transition(
-        self,
-        deployment_id: str,
-        status: DeploymentStatus,
-        *,
-        detail: str | None = None,
-        error: str | None = None,
-        artifact_key: str | None = None,
-        instructions: str | None = None,
-        outputs: dict[str, str] | None = None,
-    ) -> None:
-        """Move the record to ``status`` if it is in one of ``ALLOWED_FROM[status]``, else :class:`TransitionRefused`.
+    def transition(self, deployment_id: str, update: StatusUpdate) -> None:
+        """Move the record to ``update.status`` if allowed by ``ALLOWED_FROM``, else :class:`TransitionRefused`.
 
-        Appends ``{status, at, detail}`` to ``history``, sets ``updated_at``, sets the given fields, and sets
-        ``error`` (``failed``) or removes it (any other status).
+        Appends ``{status, at, detail}`` to ``history``, sets ``updated_at`` and the fields the update
+        records, and sets ``error`` (``failed``) or removes it (any other status).
         """
         ...
 
 
-def status_change(status: DeploymentStatus, at: datetime, detail: str | None) -> dict[str, Any]:
-    """One ``history`` entry in its stored form."""
-    return StatusChange(status=status, at=at, detail=detail).model_dump(mode="json", exclude_none=True)
+@dataclass(frozen=True)
+class StatusUpdate:
+    """One status change of a deployment record, and what the record keeps with it.
+
+    ``error`` is set with ``failed``; any other status removes the record's error. ``artifact_key``,
+    ``instructions`` and ``outputs`` are recorded when given, and left as they are otherwise.
+    """
+
+    status: DeploymentStatus
+    detail: str | None = None
+    error: str | None = None
+    artifact_key: str | None = None
+    instructions: str | None = None
+    outputs: dict[str, str] | None = field(default=None, hash=False)
+
+    def history_entry(self, at: datetime) -> dict[str, Any]:
+        """The ``history`` entry of this change, in its stored form."""
+        return StatusChange(status=self.status, at=at, detail=self.detail).model_dump(mode="json", exclude_none=True)
+
+    def recorded(self) -> dict[str, Any]:
+        """The record's fields this change sets besides status, history and error."""
+        given = {"artifact_key": self.artifact_key, "instructions": self.instructions, "outputs": self.outputs}
+        return {name: value for name, value in given.items() if value is not None}
 
 
 class InMemoryDeploymentStore:
@@ -215,28 +225,15 @@ class InMemoryDeploymentStore:
                 item.pop("lease_owner", None)
                 item.pop("lease_expires_at", None)
 
-    def transition(
-        self,
-        deployment_id: str,
-        status: DeploymentStatus,
-        *,
-        detail: str | None = None,
-        error: str | None = None,
-        artifact_key: str | None = None,
-        instructions: str | None = None,
-        outputs: dict[str, str] | None = None,
-    ) -> None:
-        change = status_change(status, self.clock(), detail)
+    def transition(self, deployment_id: str, update: StatusUpdate) -> None:
+        change = update.history_entry(self.clock())
         with self._lock:
             item = self.items.get(self._key(deployment_key(deployment_id)))
-            if item is None or item.get("status") not in {state.value for state in ALLOWED_FROM[status]}:
-                raise TransitionRefused(deployment_id, status)
-            item.update(status=status.value, updated_at=change["at"])
+            if item is None or item.get("status") not in {state.value for state in ALLOWED_FROM[update.status]}:
+                raise TransitionRefused(deployment_id, update.status)
+            item.update(status=update.status.value, updated_at=change["at"], **update.recorded())
             item["history"] = [*item.get("history", []), change]
-            for name, value in {"artifact_key": artifact_key, "instructions": instructions, "outputs": outputs}.items():
-                if value is not None:
-                    item[name] = value
-            if error is None:
+            if update.error is None:
                 item.pop("error", None)
             else:
-                item["error"] = error
+                item["error"] = update.error

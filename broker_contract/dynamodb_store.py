@@ -19,8 +19,8 @@ from broker_contract.deployment_store import (
     ClaimOutcome,
     DeploymentExists,
     LeaseHeld,
+    StatusUpdate,
     TransitionRefused,
-    status_change,
 )
 from broker_contract.dynamo_items import deserialize, serialize
 from broker_contract.lazy_client import LazyClient
@@ -157,34 +157,28 @@ class DynamoDBDeploymentStore(LazyClient):
             ExpressionAttributeValues={":me": owner},
         )
 
-    def transition(
-        self,
-        deployment_id: str,
-        status: DeploymentStatus,
-        *,
-        detail: str | None = None,
-        error: str | None = None,
-        artifact_key: str | None = None,
-        instructions: str | None = None,
-        outputs: dict[str, str] | None = None,
-    ) -> None:
-        change = status_change(status, self.clock(), detail)
+    def transition(self, deployment_id: str, update: StatusUpdate) -> None:
+        change = update.history_entry(self.clock())
         sets = [
             "#status = :status",
             "updated_at = :now",
             "history = list_append(if_not_exists(history, :empty), :change)",
         ]
-        values: dict[str, Any] = {":status": status.value, ":now": change["at"], ":change": [change], ":empty": []}
-        for name, value in {"artifact_key": artifact_key, "instructions": instructions, "outputs": outputs}.items():
-            if value is not None:
-                sets.append(f"{name} = :{name}")
-                values[f":{name}"] = value
-        if error is not None:
+        values: dict[str, Any] = {
+            ":status": update.status.value,
+            ":now": change["at"],
+            ":change": [change],
+            ":empty": [],
+        }
+        for name, value in update.recorded().items():
+            sets.append(f"{name} = :{name}")
+            values[f":{name}"] = value
+        if update.error is not None:
             sets.append("#error = :error")
-            values[":error"] = error
-        allowed = sorted(state.value for state in ALLOWED_FROM[status])
+            values[":error"] = update.error
+        allowed = sorted(state.value for state in ALLOWED_FROM[update.status])
         values.update({f":from{index}": state for index, state in enumerate(allowed)})
-        expression = "SET " + ", ".join(sets) + (" REMOVE #error" if error is None else "")
+        expression = "SET " + ", ".join(sets) + (" REMOVE #error" if update.error is None else "")
         condition = f"attribute_exists(pk) AND #status IN ({', '.join(f':from{i}' for i in range(len(allowed)))})"
         moved = self._update(
             deployment_key(deployment_id),
@@ -194,7 +188,7 @@ class DynamoDBDeploymentStore(LazyClient):
             ExpressionAttributeValues=values,
         )
         if not moved:
-            raise TransitionRefused(deployment_id, status)
+            raise TransitionRefused(deployment_id, update.status)
 
 
 class QueuePolicyLocks(LazyClient):

@@ -30,6 +30,7 @@ from broker_contract.deployment_store import (
     DeploymentExists,
     DeploymentStore,
     LeaseHeld,
+    StatusUpdate,
     TransitionRefused,
 )
 from broker_contract.models import AnyDeployment, DeploymentStatus, HttpsAuth
@@ -271,14 +272,14 @@ class GeneratorService:
             case UploadArtifact(bucket=bucket, key=key):
                 self.files.put_artifact(bucket, key, self._stack(run).file.read_bytes())
             case Transition():
-                self._transition(
-                    deployment.deployment_id,
+                update = StatusUpdate(
                     step.status,
                     detail=step.detail,
                     artifact_key=step.artifact_key,
                     instructions=run.instructions if step.instructions else None,
                     outputs=run.outputs if step.outputs else None,
                 )
+                self._transition(deployment.deployment_id, update)
                 run.status = step.status
             case EnsureApiResource(api_id=api_id, root_resource_id=root, path=path):
                 self.actions.ensure_api_resource(api_id, root, path)
@@ -331,7 +332,7 @@ class GeneratorService:
             },
         )
         if reject.deployment_id is not None:
-            self._transition(reject.deployment_id, S.FAILED, detail=reject.reason, error=reject.reason)
+            self._transition(reject.deployment_id, StatusUpdate(S.FAILED, detail=reject.reason, error=reject.reason))
         return ProcessResult(Outcome.REJECTED, reject.deployment_id, S.FAILED, reject.reason)
 
     def _terraform(self, stack: SynthesizedStack, destroying: bool, deadline: float | None) -> None:
@@ -349,12 +350,12 @@ class GeneratorService:
 
     def _fail(self, deployment_id: str, error_text: str) -> ProcessResult:
         text = clip(error_text)
-        self._transition(deployment_id, S.FAILED, detail=text, error=text)
+        self._transition(deployment_id, StatusUpdate(S.FAILED, detail=text, error=text))
         return ProcessResult(Outcome.RETRY, deployment_id, S.FAILED, text)
 
     def _supersede(self, deployment_id: str, newer_sequence: int) -> ProcessResult:
         detail = f"sequence {newer_sequence} of this component was handled already"
-        self._transition(deployment_id, S.SUPERSEDED, detail=detail)
+        self._transition(deployment_id, StatusUpdate(S.SUPERSEDED, detail=detail))
         return ProcessResult(Outcome.IGNORED, deployment_id, S.SUPERSEDED, detail)
 
     # ---- the deployment record, through the store -------------------------------------------------
@@ -399,32 +400,16 @@ class GeneratorService:
         run.cleanup.callback(self.store.release_lease, deployment_id, self.run_id)
         return None
 
-    def _transition(
-        self,
-        deployment_id: str,
-        status: DeploymentStatus,
-        *,
-        detail: str | None = None,
-        error: str | None = None,
-        artifact_key: str | None = None,
-        instructions: str | None = None,
-        outputs: dict[str, str] | None = None,
-    ) -> bool:
-        """Move the deployment to ``status`` if the store allows it; False (logged) when another run got there first."""
+    def _transition(self, deployment_id: str, update: StatusUpdate) -> bool:
+        """Apply ``update`` if the store allows it; False (logged) when another run got there first."""
         try:
-            self.store.transition(
-                deployment_id,
-                status,
-                detail=detail,
-                error=error,
-                artifact_key=artifact_key,
-                instructions=instructions,
-                outputs=outputs,
-            )
+            self.store.transition(deployment_id, update)
         except TransitionRefused:
-            logger.warning("status change refused", extra={"deployment_id": deployment_id, "status": status.value})
+            logger.warning(
+                "status change refused", extra={"deployment_id": deployment_id, "status": update.status.value}
+            )
             return False
-        logger.info("deployment status", extra={"deployment_id": deployment_id, "status": status.value})
+        logger.info("deployment status", extra={"deployment_id": deployment_id, "status": update.status.value})
         return True
 
 

@@ -17,6 +17,7 @@ from broker_contract.deployment_store import (
     DeploymentStore,
     InMemoryDeploymentStore,
     LeaseHeld,
+    StatusUpdate,
     TransitionRefused,
 )
 from broker_contract.dynamo_items import serialize
@@ -98,7 +99,7 @@ class TestRecords:
         assert store.get("dep-00000000000000ff") is None
         assert store.status("dep-00000000000000ff") is None
         with pytest.raises(TransitionRefused):
-            store.transition("dep-00000000000000ff", S.SYNTHESIZED)
+            store.transition("dep-00000000000000ff", StatusUpdate(S.SYNTHESIZED))
 
     def test_sequences_count_per_component(self, store: DeploymentStore) -> None:
         assert [store.reserve_sequence("a"), store.reserve_sequence("a"), store.reserve_sequence("b")] == [1, 2, 1]
@@ -111,11 +112,11 @@ class TestTransitions:
             record = pending(f"dep-{index:016x}", status=before)
             store.create(record)
             if before in ALLOWED_FROM[after]:
-                store.transition(record.deployment_id, after)
+                store.transition(record.deployment_id, StatusUpdate(after))
                 assert store.status(record.deployment_id) is after
             else:
                 with pytest.raises(TransitionRefused):
-                    store.transition(record.deployment_id, after)
+                    store.transition(record.deployment_id, StatusUpdate(after))
                 assert store.status(record.deployment_id) is before
 
     def test_finished_deployments_are_never_changed_again(self, store: DeploymentStore) -> None:
@@ -124,18 +125,20 @@ class TestTransitions:
             store.create(record)
             for status in (S.FAILED, S.SYNTHESIZED, S.SUPERSEDED):
                 with pytest.raises(TransitionRefused):
-                    store.transition(record.deployment_id, status, error="late")
+                    store.transition(record.deployment_id, StatusUpdate(status, error="late"))
             assert store.get(record.deployment_id) == record
 
     def test_a_deployment_through_its_life(self, store: DeploymentStore, clock: Clock) -> None:
         record = store.create_pending(pending())
         clock.advance(1)
-        store.transition(record.deployment_id, S.FAILED, detail="boom", error="boom")
+        store.transition(record.deployment_id, StatusUpdate(S.FAILED, detail="boom", error="boom"))
         assert store.get(record.deployment_id).error == "boom"  # type: ignore[union-attr]
         clock.advance(1)
-        store.transition(record.deployment_id, S.SYNTHESIZED, artifact_key="a/b/cdk.tf.json")
-        store.transition(record.deployment_id, S.APPLYING)
-        store.transition(record.deployment_id, S.DEPLOYED, outputs={"queue_url": "https://q"}, instructions="do it")
+        store.transition(record.deployment_id, StatusUpdate(S.SYNTHESIZED, artifact_key="a/b/cdk.tf.json"))
+        store.transition(record.deployment_id, StatusUpdate(S.APPLYING))
+        store.transition(
+            record.deployment_id, StatusUpdate(S.DEPLOYED, outputs={"queue_url": "https://q"}, instructions="do it")
+        )
         stored = store.get(record.deployment_id)
         assert stored is not None
         assert (stored.status, stored.error, stored.artifact_key) == (S.DEPLOYED, None, "a/b/cdk.tf.json")

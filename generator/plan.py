@@ -367,6 +367,10 @@ class ReleaseLease:
         return "release the deployment's lease"
 
 
+#: a step that runs whatever happens, once the lease is held
+FinalStep = RemoveWorkDirectory | ReleaseLease
+
+
 Step = (
     Reject
     | RecordPending
@@ -412,7 +416,7 @@ class Plan:
     terraform: bool = False
     #: what the owner is told at the end (the component's own instructions; notes found on the way are added)
     instructions: str | None = None
-    cleanup: tuple[RemoveWorkDirectory | ReleaseLease, ...] = ()
+    cleanup: tuple[FinalStep, ...] = ()
 
 
 # ---- the planner ---------------------------------------------------------------------------------

@@ -47,11 +47,14 @@ from generator.plan import (
     EnableRule,
     EnsureApiResource,
     FileLocation,
+    FinalStep,
     Plan,
     ReadOutputs,
     RecordPending,
     RedeployStage,
     Reject,
+    ReleaseLease,
+    RemoveWorkDirectory,
     Step,
     SyncConnection,
     Synthesize,
@@ -173,9 +176,12 @@ class _Run:
     deadline: float | None
     cleanup: ExitStack
     instructions: str | None
+    #: the plan's steps that run whatever happens, once the lease is held
+    final_steps: tuple[FinalStep, ...] = ()
     outputs: dict[str, str] = field(default_factory=dict)
     stack: SynthesizedStack | None = None
     status: DeploymentStatus | None = None
+    work_dir: Path | None = None
 
 
 class GeneratorService:
@@ -237,7 +243,7 @@ class GeneratorService:
             return self._reject(reject, plan.location)
         deployment_id = plan.deployment.deployment_id
         with ExitStack() as cleanup:
-            run = _Run(plan.deployment, deadline, cleanup, plan.instructions)
+            run = _Run(plan.deployment, deadline, cleanup, plan.instructions, plan.cleanup)
             for phase in plan.phases:
                 for step in phase.steps:
                     try:
@@ -263,10 +269,8 @@ class GeneratorService:
             case TakeLease():
                 return self._take_lease(run)
             case Synthesize():
-                work_dir = Path(tempfile.mkdtemp(prefix=f"{deployment.deployment_id}-", dir=self.work_root))
-                # removed before the lease is released (callbacks run last in, first out)
-                run.cleanup.callback(shutil.rmtree, work_dir, ignore_errors=True)
-                run.stack = self.synthesizer.synthesize(deployment, self.runtime, work_dir / "out")
+                run.work_dir = Path(tempfile.mkdtemp(prefix=f"{deployment.deployment_id}-", dir=self.work_root))
+                run.stack = self.synthesizer.synthesize(deployment, self.runtime, run.work_dir / "out")
             case Unbuildable(reason=reason):
                 raise RuntimeError(reason)
             case UploadArtifact(bucket=bucket, key=key):
@@ -397,8 +401,18 @@ class GeneratorService:
             # another delivery of the same file is running it now: this copy comes back later, when it is done
             logger.info("deployment leased by another run", extra={"deployment_id": deployment_id})
             return ProcessResult(Outcome.RETRY, deployment_id, None, "another run holds this deployment's lease")
-        run.cleanup.callback(self.store.release_lease, deployment_id, self.run_id)
+        # the plan's final steps, in the plan's order (an ExitStack runs its callbacks last in, first out)
+        for step in reversed(run.final_steps):
+            run.cleanup.callback(self._final_step, step, run)
         return None
+
+    def _final_step(self, step: FinalStep, run: _Run) -> None:
+        match step:
+            case RemoveWorkDirectory():
+                if run.work_dir is not None:
+                    shutil.rmtree(run.work_dir, ignore_errors=True)
+            case ReleaseLease():
+                self.store.release_lease(run.deployment.deployment_id, self.run_id)
 
     def _transition(self, deployment_id: str, update: StatusUpdate) -> bool:
         """Apply ``update`` if the store allows it; False (logged) when another run got there first."""

@@ -111,12 +111,15 @@ class CdktfSynthesizer:
     def hooks(self, deployment: AnyDeployment, runtime: RuntimeConfig) -> ComponentHooks:
         """What to do around apply for ``deployment`` (pure, no AWS call).
 
-        Under the synthesis lock: computing the hints imports the stack modules, which start and call the
+        Under the synthesis lock: computing the hooks imports the stack modules, which start and call the
         one jsii kernel, and a second thread talking to the kernel at the same time corrupts its replies.
+        The first call loads cdktf the way synthesis does (writable package cache, lazy provider), since
+        the kernel reads its settings only when it starts.
         """
-        hooks_for = self._hooks_for or _component_hooks
         with self._lock:
-            return hooks_for(deployment, runtime)
+            if self._hooks_for is None:
+                self._load()
+            return (self._hooks_for or _component_hooks)(deployment, runtime)
 
     def synthesize(self, deployment: AnyDeployment, runtime: RuntimeConfig, outdir: Path) -> SynthesizedStack:
         """Build the deployment's stack in a fresh ``App`` and write it under ``outdir``."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from broker_contract.catalog import component_key
+from broker_contract.catalog import component_key, deployment_key
 from broker_contract.examples import examples
 from broker_contract.models import (
     ConsumerDeployment,
@@ -335,3 +335,24 @@ def test_missing_object_and_test_events_are_ignored(aws: Aws, make_service: Any,
 
     assert response == {"batchItemFailures": []}
     assert fake_terraform.calls() == []
+
+
+def test_a_run_leaves_neither_its_lease_nor_its_work_directory_behind_whether_it_fails_or_succeeds(
+    aws: Aws, make_service: Any, fake_terraform: FakeTerraform, tmp_path: Path
+) -> None:
+    deployment = variant("consumer-sqs")
+    key = aws.put_file(deployment)
+
+    def left_behind() -> tuple[list[Path], dict[str, Any]]:
+        item = aws.table.get_item(Key=deployment_key(deployment.deployment_id), ConsistentRead=True)["Item"]
+        lease = {name: item[name] for name in ("lease_owner", "lease_expires_at") if name in item}
+        return sorted(tmp_path.glob(f"{deployment.deployment_id}-*")), lease
+
+    fake_terraform.fail_on("apply")
+    failed = make_service(fake_terraform.runner()).process(RUNTIME.consumer_bucket_name, key)
+    assert (failed.status, left_behind()) == (S.FAILED, ([], {}))
+
+    fake_terraform.fail_on(None)
+    # a new service is another run: it could not take a lease the failed run had kept
+    deployed = make_service(fake_terraform.runner()).process(RUNTIME.consumer_bucket_name, key)
+    assert (deployed.status, left_behind()) == (S.DEPLOYED, ([], {}))

@@ -20,6 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# the variable's name only: modules/_provider.py imports nothing heavy, and the lazy path is the child's to choose
+from modules._provider import STOCK_IMPORT_VARIABLE
+
 REPO = Path(__file__).resolve().parent.parent
 
 TARGET_FIRST_SECONDS = 3.0
@@ -65,6 +68,7 @@ def child(spawned_at: float, stacks: int) -> None:
     from generator.jsii_provider import preloaded_tarball  # noqa: PLC0415
     from generator.settings import placeholder_runtime  # noqa: PLC0415
     from generator.synth import CdktfSynthesizer  # noqa: PLC0415
+    from modules._provider import PROVIDER_PACKAGE  # noqa: PLC0415
 
     base = examples()["consumer-lambda"]
     runtime = placeholder_runtime("dev", environ={})
@@ -88,7 +92,7 @@ def child(spawned_at: float, stacks: int) -> None:
         "next_p95_ms": sorted(durations)[int(len(durations) * 0.95) - 1] * 1000 if durations else 0.0,
         "hundred_seconds": total,
         "peak_mb": peak_rss_mb(),
-        "lazy": getattr(sys.modules["cdktf_cdktf_provider_aws"], "__broker_lazy__", False),
+        "lazy": getattr(sys.modules[PROVIDER_PACKAGE], "__broker_lazy__", False),
         "lazy_node": preloaded_tarball() is not None,
     }
     print(json.dumps(result))
@@ -97,9 +101,9 @@ def child(spawned_at: float, stacks: int) -> None:
 def run_cold(stock: bool, stacks: int) -> dict[str, float]:
     """One fresh process; its figures."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("BROKER_STOCK_PROVIDER_IMPORT", None)
+    env.pop(STOCK_IMPORT_VARIABLE, None)
     if stock:
-        env["BROKER_STOCK_PROVIDER_IMPORT"] = "1"
+        env[STOCK_IMPORT_VARIABLE] = "1"
     spawned = time.time()
     completed = subprocess.run(
         [sys.executable, __file__, "--child", str(spawned), "--stacks", str(stacks)],

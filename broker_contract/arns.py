@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from broker_contract.models import ConsumerDeployment, HttpsConsumer, LambdaConsumer
 
+#: the service principal of EventBridge (rule targets, queue and key policies that let it deliver)
+EVENTS_PRINCIPAL = "events.amazonaws.com"
+
 
 def arn_account(arn: str) -> str:
     """The account id field of an ARN."""

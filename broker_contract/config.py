@@ -26,6 +26,15 @@ ENV_PREFIX = "BROKER_"
 ENDPOINT_URL_VARIABLE = f"{ENV_PREFIX}AWS_ENDPOINT_URL"
 
 
+def variable(field: str) -> str:
+    """The environment variable that carries a configuration field: ``BROKER_<FIELD>``."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+#: which environment's config/<environment>.json a command uses when none is given
+ENVIRONMENT_VARIABLE = variable("environment")
+
+
 def _quota(default: int, what: str, *, adjustable: bool = True) -> Any:
     maximum = None if adjustable else default
     note = "adjustable through Service Quotas" if adjustable else "fixed by AWS: may be lowered, never raised"
@@ -114,13 +123,13 @@ class EnvironmentConfig(BaseModel):
     ) -> EnvironmentConfig:
         """Read ``config/<environment>.json``; ``BROKER_ENVIRONMENT``/``_REGION``/``_ACCOUNT_ID`` override it."""
         env = os.environ if environ is None else environ
-        name = environment or env.get(f"{ENV_PREFIX}ENVIRONMENT", "dev")
+        name = environment or env.get(ENVIRONMENT_VARIABLE, "dev")
         path = config_dir / f"{name}.json"
         data: dict[str, object] = {"environment": name}
         if path.exists():
             data.update(json.loads(path.read_text()))
         for key in ("region", "account_id"):
-            override = env.get(f"{ENV_PREFIX}{key.upper()}")
+            override = env.get(variable(key))
             if override:
                 data[key] = override
         return cls.model_validate(data)
@@ -158,7 +167,7 @@ class RuntimeConfig(BaseModel):
     @classmethod
     def variables(cls) -> dict[str, str]:
         """``{field: "BROKER_<FIELD>"}``: the environment variable that carries each field."""
-        return {name: f"{ENV_PREFIX}{name.upper()}" for name in cls.model_fields}
+        return {name: variable(name) for name in cls.model_fields}
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeConfig:

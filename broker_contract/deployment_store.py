@@ -1,4 +1,4 @@
-"""The deployment store: the one owner of deployment records and of the generator's other catalog items.
+"""The deployment store: the one owner of deployment records and of each component's handled sequence.
 
 Portal and generator both go through it: the portal reserves a component's sequence and creates the
 pending record; the generator creates it when a file arrives without one, claims the file for its

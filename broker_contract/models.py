@@ -203,6 +203,10 @@ class SqsProducer(_ProducerAccess):
     max_receive_count: int = Field(default=5, ge=1, le=1000, description="attempts before a message goes to the DLQ")
 
 
+#: the two kinds of deployment file (and of component): the ``kind`` tag of each
+DeploymentKind = Literal["producer", "consumer"]
+
+
 class ProducerDeployment(_DeploymentBase):
     """Deployment file of one producer: one event version and how it is produced."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,7 @@ from broker_contract.models import (
     AnyDeployment,
     ConsumerDeployment,
     DeploymentAction,
+    DeploymentKind,
     DeploymentStatus,
 )
 
@@ -44,7 +45,7 @@ class DeploymentRecord(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     deployment_id: str
-    kind: Literal["producer", "consumer"]
+    kind: DeploymentKind
     component_id: str
     action: DeploymentAction
     sequence: int
@@ -71,7 +72,7 @@ class DeploymentRecord(BaseModel):
         cls,
         *,
         deployment_id: str,
-        kind: Literal["producer", "consumer"],
+        kind: DeploymentKind,
         component_id: str,
         action: DeploymentAction,
         sequence: int,
@@ -134,7 +135,7 @@ class DeploymentRecord(BaseModel):
         )
 
     def to_item(self) -> dict[str, Any]:
-        """The DynamoDB item (document form, for the boto3 resource/Table API)."""
+        """The DynamoDB item in document form (``broker_contract.dynamo_items.serialize`` makes it attribute values)."""
         item = self.model_dump(mode="json", exclude_none=True)
         item.update(deployment_key(self.deployment_id))
         item.update(component_deployments_index_key(self.component_id, self.sequence))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from broker_contract.config import ENV_PREFIX, EnvironmentConfig
+from broker_contract.config import ENVIRONMENT_VARIABLE, EnvironmentConfig
 from cdktf_stacks.app import BOOTSTRAP_STACK, BROKER_STACK, build_core_app
 
 logger = logging.getLogger("cdktf_stacks")
@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cdktf_stacks", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--environment",
-        default=os.environ.get(f"{ENV_PREFIX}ENVIRONMENT", "dev"),
+        default=os.environ.get(ENVIRONMENT_VARIABLE, "dev"),
         help="environment whose config/<environment>.json to use (default: $BROKER_ENVIRONMENT or dev)",
     )
     # cdktf CLI tells the app where to write through CDKTF_OUTDIR

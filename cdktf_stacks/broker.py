@@ -67,7 +67,7 @@ from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
 from broker_contract import catalog
-from broker_contract.config import ENV_PREFIX, EnvironmentConfig, RuntimeConfig
+from broker_contract.config import EnvironmentConfig, RuntimeConfig, variable
 from cdktf_stacks.bootstrap import aws_provider
 from modules.core.policies import (
     CoreArns,
@@ -554,7 +554,7 @@ class BrokerStack(TerraformStack):
             ephemeral_storage=LambdaFunctionEphemeralStorage(size=config.generator_ephemeral_storage_mb),
             reserved_concurrent_executions=config.generator_reserved_concurrency,
             environment=LambdaFunctionEnvironment(
-                variables={f"{ENV_PREFIX}{name.upper()}": value for name, value in self.runtime_values.items()}
+                variables={variable(name): value for name, value in self.runtime_values.items()}
             ),
             kms_key_arn=key_arn,
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),

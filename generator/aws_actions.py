@@ -32,7 +32,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from broker_contract.arns import arn_account
+from broker_contract.arns import EVENTS_PRINCIPAL, arn_account
 from broker_contract.dynamodb_store import QueuePolicyLocks
 from broker_contract.models import ApiKeyAuth, BasicAuth, HttpsAuth
 
@@ -57,7 +57,6 @@ class QueuePolicyBusy(RuntimeError):
     """Another generator run held the queue's policy lock for longer than this run would wait."""
 
 
-EVENTS_PRINCIPAL = "events.amazonaws.com"
 #: the AWS managed SQS key: its policy cannot be changed, and it grants no AWS service
 AWS_MANAGED_SQS_KEY = "alias/aws/sqs"
 #: what EventBridge needs on a queue's customer managed key to send to the queue

@@ -24,9 +24,11 @@ from pydantic import ValidationError
 from broker_contract.arns import delivery_problems
 from broker_contract.config import RuntimeConfig
 from broker_contract.models import (
+    ALLOWED_FROM,
     AnyDeployment,
     ConsumerDeployment,
     DeploymentAction,
+    DeploymentKind,
     DeploymentStatus,
     HttpsAuth,
     ProducerDeployment,
@@ -188,7 +190,7 @@ class TakeLease:
 class Synthesize:
     """Synthesize the component stack into a fresh work directory."""
 
-    kind: Literal["producer", "consumer"]
+    kind: DeploymentKind
     component_id: str
 
     def describe(self) -> str:
@@ -423,11 +425,12 @@ class Plan:
 
 
 def rerunnable(terraform: bool) -> frozenset[DeploymentStatus]:
-    """Statuses from which the same file runs again (a retry): ``synthesized`` is an end state without Terraform."""
-    statuses = {S.PENDING, S.FAILED, S.APPLYING, S.DESTROYING}
-    if terraform:
-        statuses.add(S.SYNTHESIZED)
-    return frozenset(statuses)
+    """Statuses from which the same file runs again (a retry): those its first status change may leave.
+
+    Without Terraform, ``synthesized`` is where a deployment ends, so the same file again is a duplicate.
+    """
+    statuses = ALLOWED_FROM[S.SYNTHESIZED]
+    return statuses if terraform else statuses - {S.SYNTHESIZED}
 
 
 def plan_file(

@@ -27,6 +27,7 @@ from chalicelib.settings import AuthMode, PortalStage, RegistryMode
 
 from broker_contract.config import ENDPOINT_URL_VARIABLE, RuntimeConfig
 from generator.runner import TerraformRunner, find_terraform
+from generator.settings import WORK_ROOT_VARIABLE
 from generator.terraform_setup import TerraformSetup, prepare
 from local_mode import snapshot
 from local_mode.aws import aws_environment
@@ -345,7 +346,7 @@ class LocalBroker:
         env = self.portal_env(runtime)
         work_root = self.settings.workdir / "generator"
         work_root.mkdir(parents=True, exist_ok=True)
-        env["BROKER_GENERATOR_WORK_ROOT"] = str(work_root)
+        env[WORK_ROOT_VARIABLE] = str(work_root)
         return env
 
     def worker_command(self, runtime: RuntimeConfig) -> list[str]:

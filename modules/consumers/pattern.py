@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 # the pattern and rule ARN live in the contract: the portal matches and measures the very text the stack writes
+from broker_contract.arns import EVENTS_PRINCIPAL
 from broker_contract.routing import consumer_event_pattern, event_pattern, event_pattern_json, rule_arn
 
 __all__ = [
@@ -20,8 +21,6 @@ __all__ = [
     "rule_arn",
     "send_message_statement",
 ]
-
-EVENTS_PRINCIPAL = "events.amazonaws.com"
 
 
 def send_message_statement(queue_arn: str, source_rule_arn: str, sid: str) -> dict[str, Any]:

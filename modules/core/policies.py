@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from broker_contract.arns import EVENTS_PRINCIPAL
 from broker_contract.names import BrokerNames
 from modules.shared.iam import Statement
 
@@ -455,7 +456,7 @@ def generator_statements(arns: CoreArns, kms_key_arn: str, producer_api_id: str)
             "Effect": "Allow",
             "Action": ["iam:PassRole"],
             "Resource": [component_roles],
-            "Condition": {"StringEquals": {"iam:PassedToService": ["events.amazonaws.com", "pipes.amazonaws.com"]}},
+            "Condition": {"StringEquals": {"iam:PassedToService": [EVENTS_PRINCIPAL, "pipes.amazonaws.com"]}},
         },
         {
             # the producer endpoints' integrations put events with the core role API Gateway assumes

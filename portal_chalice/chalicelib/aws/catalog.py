@@ -62,7 +62,7 @@ class Page:
 
 
 class CatalogRepository(LazyClient):
-    """The catalog table: events, versions, subscriptions, intents, deployments and components."""
+    """The catalog table: events, versions, subscriptions, intents (deployments: the deployment store)."""
 
     def __init__(self, table_name: str, client_factory: Callable[[], Any]) -> None:
         self.table_name = table_name

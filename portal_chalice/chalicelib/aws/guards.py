@@ -9,8 +9,8 @@
 
 The writes returned here join the transaction of a catalog ``commit_*`` method (``extra``), each with
 what its failed condition means: ``QuotaExceeded`` (a concurrent change took the last places),
-``ApplicationTaken`` (another team claimed the application first). Only this module and ``catalog``
-speak DynamoDB.
+``ApplicationTaken`` (another team claimed the application first). Only this module, ``catalog`` and the
+deployment store (``broker_contract.dynamodb_store``) speak DynamoDB.
 """
 
 from __future__ import annotations

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
-from broker_contract.models import AnyDeployment, DeploymentAction
+from broker_contract.models import AnyDeployment, DeploymentAction, DeploymentKind
 from broker_contract.names import deployment_file_key
 from broker_contract.records import DeploymentRecord
 from chalicelib.errors import forbidden, not_found
@@ -24,7 +23,7 @@ class DeploymentPlan:
     """One deployment to request; ``build(sequence)`` returns the file's content."""
 
     deployment_id: str
-    kind: Literal["producer", "consumer"]
+    kind: DeploymentKind
     component_id: str
     action: DeploymentAction
     event_type: str

@@ -16,10 +16,14 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING
 
 from broker_contract.config import RuntimeConfig
+from generator.queue import DeploymentQueue, QueueUnavailable
 from generator.settings import ENDPOINT_URL_VARIABLE
+
+if TYPE_CHECKING:
+    from generator.service import GeneratorService
 
 EXIT_BAD_INPUT = 2
 #: names of the worker threads processing a deployment file right now (the others are waiting for messages)
@@ -268,7 +272,7 @@ def worker_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _poll(service: Any, args: argparse.Namespace, endpoint_url: str | None, stop: threading.Event) -> None:
+def _poll(service: GeneratorService, args: argparse.Namespace, endpoint_url: str | None, stop: threading.Event) -> None:
     """One worker: receive one message at a time, process it like the Lambda, delete it unless it must be retried.
 
     One message per receive, so a long apply never holds other messages back: each worker takes the next
@@ -276,40 +280,35 @@ def _poll(service: Any, args: argparse.Namespace, endpoint_url: str | None, stop
     component are kept in order by the service (sequence claim, lease) and Terraform's state lock.
     """
     import boto3  # noqa: PLC0415
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
     from generator.handler import handle_batch  # noqa: PLC0415
 
-    sqs = boto3.session.Session(region_name=service.runtime.region).client("sqs", endpoint_url=endpoint_url)
+    region = service.runtime.region
+    queue = DeploymentQueue(
+        args.queue_url, lambda: boto3.session.Session(region_name=region).client("sqs", endpoint_url=endpoint_url)
+    )
     while not stop.is_set():
         try:
-            response = sqs.receive_message(
-                QueueUrl=args.queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=args.wait_seconds
-            )
-        except (BotoCoreError, ClientError) as error:
+            messages = queue.receive(args.wait_seconds)
+        except QueueUnavailable as error:
             # the local endpoint may restart; keep polling rather than dying mid-demo
-            logging.getLogger(__name__).warning("cannot receive from the queue: %s", error)
+            logging.getLogger(__name__).warning("%s", error)
             stop.wait(1.0)
             continue
-        messages: list[dict[str, Any]] = response.get("Messages", [])
         if not messages:
             if args.once:
                 return
             continue
-        event = {"Records": [{"messageId": m["MessageId"], "body": m["Body"]} for m in messages]}
+        event = {"Records": [{"messageId": message.message_id, "body": message.body} for message in messages]}
         _BUSY.add(threading.current_thread().name)
         try:
             retry = {item["itemIdentifier"] for item in handle_batch(service, event)["batchItemFailures"]}
             for message in messages:
-                if message["MessageId"] in retry:
+                if message.message_id in retry:
                     # retried messages come back soon (then, after maxReceiveCount receives, go to the DLQ)
-                    sqs.change_message_visibility(
-                        QueueUrl=args.queue_url,
-                        ReceiptHandle=message["ReceiptHandle"],
-                        VisibilityTimeout=args.retry_after,
-                    )
+                    queue.retry_in(message.receipt_handle, args.retry_after)
                 else:
-                    sqs.delete_message(QueueUrl=args.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                    queue.delete(message.receipt_handle)
         finally:
             _BUSY.discard(threading.current_thread().name)
 

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from broker_contract.config import RuntimeConfig
+from generator.queue import DeploymentQueue
 from generator.service import GeneratorService, Outcome, ProcessResult, describe
 from generator.settings import ENDPOINT_URL_VARIABLE, TERRAFORM_TIMEOUT_VARIABLE, WORK_ROOT_VARIABLE
 
@@ -208,22 +209,22 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
     if failed:
         import boto3  # noqa: PLC0415
 
-        sqs = boto3.client(
-            "sqs", region_name=service.runtime.region, endpoint_url=os.environ.get(ENDPOINT_URL_VARIABLE)
+        region, endpoint_url = service.runtime.region, os.environ.get(ENDPOINT_URL_VARIABLE)
+        queue = DeploymentQueue(
+            service.runtime.generator_queue_url,
+            lambda: boto3.client("sqs", region_name=region, endpoint_url=endpoint_url),
         )
-        retry_sooner(sqs, service.runtime.generator_queue_url, event, failed)
+        retry_sooner(queue, event, failed)
     return response
 
 
-def retry_sooner(sqs: Any, queue_url: str, event: dict[str, Any], failed: set[str]) -> None:
+def retry_sooner(queue: DeploymentQueue, event: dict[str, Any], failed: set[str]) -> None:
     """Make each failed record visible again in :data:`RETRY_AFTER_SECONDS` instead of the queue's timeout."""
     for record in event.get("Records", []):
         if record.get("messageId") not in failed or not record.get("receiptHandle"):
             continue
         try:
-            sqs.change_message_visibility(
-                QueueUrl=queue_url, ReceiptHandle=str(record["receiptHandle"]), VisibilityTimeout=RETRY_AFTER_SECONDS
-            )
+            queue.retry_in(str(record["receiptHandle"]), RETRY_AFTER_SECONDS)
         except Exception:
             # the record is retried anyway, only later: nothing more to do than say so
             logger.warning("could not shorten a failed record's visibility", exc_info=True)

@@ -30,8 +30,15 @@ from broker_contract.records import DeploymentRecord, utc_now
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
-def _conditional_failure(error: ClientError) -> bool:
-    return bool(error.response.get("Error", {}).get("Code") == _CONDITION_FAILED)
+def _written(write: Callable[..., Any], **request: Any) -> bool:
+    """Run one conditional write (``put_item``, ``update_item``, ``delete_item``); False when its condition failed."""
+    try:
+        write(**request)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+            return False
+        raise
+    return True
 
 
 class DynamoDBDeploymentStore(LazyClient):
@@ -59,13 +66,7 @@ class DynamoDBDeploymentStore(LazyClient):
         """A conditional ``UpdateItem``; False when its condition failed."""
         if "ExpressionAttributeValues" in kwargs:
             kwargs["ExpressionAttributeValues"] = serialize(kwargs["ExpressionAttributeValues"])
-        try:
-            self.client.update_item(TableName=self.table_name, Key=serialize(key), **kwargs)
-        except ClientError as error:
-            if _conditional_failure(error):
-                return False
-            raise
-        return True
+        return _written(self.client.update_item, TableName=self.table_name, Key=serialize(key), **kwargs)
 
     def reserve_sequence(self, component_id: str) -> int:
         response = self.client.update_item(
@@ -78,16 +79,14 @@ class DynamoDBDeploymentStore(LazyClient):
         return int(deserialize(response["Attributes"])["next_sequence"])
 
     def create(self, record: DeploymentRecord) -> None:
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=serialize(record.to_item()),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if _conditional_failure(error):
-                raise DeploymentExists(record.deployment_id) from error
-            raise
+        created = _written(
+            self.client.put_item,
+            TableName=self.table_name,
+            Item=serialize(record.to_item()),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        if not created:
+            raise DeploymentExists(record.deployment_id)
 
     def create_pending(self, record: DeploymentRecord) -> DeploymentRecord:
         try:
@@ -204,29 +203,21 @@ class QueuePolicyLocks(LazyClient):
 
     def try_acquire(self, queue_arn: str, owner: str, now: float, seconds: int) -> bool:
         """Take the lock of ``queue_arn`` until ``now + seconds``; False while another owner holds it."""
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=serialize({**queue_policy_lock_key(queue_arn), "owner": owner, "expires_at": int(now + seconds)}),
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-                ExpressionAttributeValues=serialize({":now": int(now)}),
-            )
-        except ClientError as error:
-            if _conditional_failure(error):
-                return False
-            raise
-        return True
+        return _written(
+            self.client.put_item,
+            TableName=self.table_name,
+            Item=serialize({**queue_policy_lock_key(queue_arn), "owner": owner, "expires_at": int(now + seconds)}),
+            ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+            ExpressionAttributeValues=serialize({":now": int(now)}),
+        )
 
     def release(self, queue_arn: str, owner: str) -> None:
         """Remove the lock if ``owner`` still holds it (after a takeover it is no longer ours to remove)."""
-        try:
-            self.client.delete_item(
-                TableName=self.table_name,
-                Key=serialize(queue_policy_lock_key(queue_arn)),
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues=serialize({":owner": owner}),
-            )
-        except ClientError as error:
-            if not _conditional_failure(error):
-                raise
+        _written(
+            self.client.delete_item,
+            TableName=self.table_name,
+            Key=serialize(queue_policy_lock_key(queue_arn)),
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues=serialize({":owner": owner}),
+        )

@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command in ("synth", "plan", "worker"):
         try:
-            # before anything imports cdktf: checks Node.js, quiets jsii's banners, loads the provider lazily
+            # checks Node.js up front, so a machine without it gets one line, not a traceback from deep in synthesis
             import modules  # noqa: F401, PLC0415
         except RuntimeError as error:
             print(f"error: {error}", file=sys.stderr)

@@ -31,10 +31,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from chalicelib.settings import ENVIRONMENT_VARIABLE, PLACEHOLDER, environment_problems
+from chalicelib.settings import PLACEHOLDER, environment_problems
 from pydantic import ValidationError
 
-from broker_contract.config import ENV_PREFIX, EnvironmentConfig, RuntimeConfig
+from broker_contract.config import ENV_PREFIX, ENVIRONMENT_VARIABLE, EnvironmentConfig, RuntimeConfig
 
 PORTAL_DIR = Path(__file__).resolve().parent
 REPO = PORTAL_DIR.parent

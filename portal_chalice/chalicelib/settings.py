@@ -26,7 +26,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 import broker_contract
-from broker_contract.config import ENDPOINT_URL_VARIABLE, ENV_PREFIX, Quotas, RuntimeConfig, environment_policy
+from broker_contract.config import (
+    ENDPOINT_URL_VARIABLE,
+    ENV_PREFIX,
+    ENVIRONMENT_VARIABLE,
+    Quotas,
+    RuntimeConfig,
+    environment_policy,
+)
 from broker_contract.names import is_identifier
 from broker_contract.teams import TeamDirectory
 
@@ -50,8 +57,6 @@ class PortalVariable(StrEnum):
     AWS_ENDPOINT_URL = ENDPOINT_URL_VARIABLE
 
 
-#: selects ``config/<environment>.json`` (teams, quotas): a ``RuntimeConfig`` field like any other
-ENVIRONMENT_VARIABLE = RuntimeConfig.variables()["environment"]
 #: the portal's Chalice project file, whose stages the deploy glue fills (see :meth:`PortalStage.chalice_stage`)
 CHALICE_CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
 #: the broker stack's outputs the portal's stage takes besides ``RuntimeConfig``'s
